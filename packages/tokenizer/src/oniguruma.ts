@@ -1,0 +1,438 @@
+/**
+ * Translates the Oniguruma regexes found in Hugging Face `tokenizer.json` files into JavaScript
+ * `RegExp`s with the same matches.
+ *
+ * The two dialects disagree in ways that change tokenization (each checked against the HF binding):
+ * - `\s` is Unicode White_Space in Oniguruma (includes U+0085, excludes U+FEFF); JavaScript's `\s`
+ *   is the reverse on both.
+ * - `\d`, `\w` and `\b` are Unicode-aware in Oniguruma, ASCII-only in JavaScript.
+ * - `.` excludes only `\n`; JavaScript's also excludes `\r`, U+2028 and U+2029.
+ * - `^` and `$` are always line anchors (at `\n`); `\A`, `\z`, `\Z` anchor the whole input.
+ * - `\h` is a hex digit; `{,n}` means `{0,n}`; `(?i:...)` applies Unicode case folding, including
+ *   multi-character folds (`(?i:ss)` matches `ß`). Node 20 has no inline modifiers, so case-insensitive
+ *   literals are expanded into character classes.
+ * Constructs with no faithful translation (atomic groups, possessive quantifiers, class set
+ * operations, ...) raise an error naming the construct instead of silently matching differently.
+ */
+
+export class RegexTranslationError extends Error {
+  constructor(
+    readonly pattern: string,
+    readonly index: number,
+    detail: string,
+  ) {
+    super(`cannot translate Oniguruma regex at offset ${index}: ${detail}`);
+    this.name = 'RegexTranslationError';
+  }
+}
+
+const WORD_CLASS_BODY = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+const WORD = `[${WORD_CLASS_BODY}]`;
+const NOT_WORD = `[^${WORD_CLASS_BODY}]`;
+
+const POSIX_CLASSES: Record<string, string> = {
+  alpha: '\\p{Alphabetic}',
+  digit: '\\p{Nd}',
+  alnum: '\\p{Alphabetic}\\p{Nd}',
+  upper: '\\p{Uppercase}',
+  lower: '\\p{Lowercase}',
+  space: '\\p{White_Space}',
+  punct: '\\p{P}',
+  xdigit: '0-9A-Fa-f',
+  word: WORD_CLASS_BODY,
+  cntrl: '\\p{Cc}',
+  blank: '\\p{Zs}\\t',
+};
+
+/** Characters whose full case folding is several ASCII letters: Oniguruma matches them under (?i). */
+const MULTI_CHAR_FOLDS: ReadonlyArray<readonly [string, string]> = [
+  ['ß', 'ss'],
+  ['ẞ', 'ss'],
+  ['ﬀ', 'ff'],
+  ['ﬁ', 'fi'],
+  ['ﬂ', 'fl'],
+  ['ﬃ', 'ffi'],
+  ['ﬄ', 'ffl'],
+  ['ﬅ', 'st'],
+  ['ﬆ', 'st'],
+];
+
+function codePointEscape(cp: number): string {
+  return `\\u{${cp.toString(16)}}`;
+}
+
+const foldCache = new Map<string, string>();
+/** A class of every code point that simple Unicode case folding equates with `ch`. */
+function caseFoldClass(ch: string): string {
+  const cached = foldCache.get(ch);
+  if (cached !== undefined) return cached;
+  const test = new RegExp(`^${codePointEscape(ch.codePointAt(0) as number)}$`, 'iu');
+  const members: number[] = [];
+  for (let cp = 0; cp <= 0xffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    if (test.test(String.fromCharCode(cp))) members.push(cp);
+  }
+  const cls = members.length === 1 ? codePointEscape(members[0] as number) : `[${members.map(codePointEscape).join('')}]`;
+  foldCache.set(ch, cls);
+  return cls;
+}
+
+function expandCaseInsensitive(literal: string): string {
+  if (literal.length === 0) return '';
+  const options: string[] = [];
+  const lower = literal.toLowerCase();
+  for (const [ligature, folded] of MULTI_CHAR_FOLDS) {
+    if (lower.startsWith(folded)) {
+      options.push(codePointEscape(ligature.codePointAt(0) as number) + expandCaseInsensitive(literal.slice(folded.length)));
+    }
+  }
+  const first = String.fromCodePoint(literal.codePointAt(0) as number);
+  options.push(caseFoldClass(first) + expandCaseInsensitive(literal.slice(first.length)));
+  return options.length === 1 ? (options[0] as string) : `(?:${options.join('|')})`;
+}
+
+function isAsciiAlnum(ch: string): boolean {
+  return /^[0-9A-Za-z]$/.test(ch);
+}
+
+class Translator {
+  private i = 0;
+  constructor(private readonly src: string) {}
+
+  fail(detail: string, at = this.i): never {
+    throw new RegexTranslationError(this.src, at, detail);
+  }
+
+  translate(): string {
+    let out = '';
+    while (this.i < this.src.length) out += this.atom();
+    return out;
+  }
+
+  private atom(): string {
+    const ch = this.src[this.i] as string;
+    switch (ch) {
+      case '\\':
+        return this.escapeOutsideClass();
+      case '[':
+        return this.characterClass();
+      case '(':
+        return this.group();
+      case '.':
+        this.i++;
+        return '[^\\n]';
+      case '^':
+        this.i++;
+        return '(?<![^\\n])';
+      case '$':
+        this.i++;
+        return '(?![^\\n])';
+      case '*':
+      case '+':
+      case '?':
+        this.i++;
+        return ch + this.quantifierSuffix();
+      case '{':
+        return this.brace();
+      case ')':
+        this.fail('unbalanced ")"');
+        break;
+      case ']':
+      case '}':
+      case '/':
+      case '|':
+        this.i++;
+        return ch === '|' ? '|' : `\\${ch}`;
+      default: {
+        const cp = this.src.codePointAt(this.i) as number;
+        const s = String.fromCodePoint(cp);
+        this.i += s.length;
+        return s;
+      }
+    }
+    return '';
+  }
+
+  /** Lazy `?` is kept; possessive `+` has no JavaScript equivalent. */
+  private quantifierSuffix(): string {
+    const next = this.src[this.i];
+    if (next === '?') {
+      this.i++;
+      return '?';
+    }
+    if (next === '+') this.fail('possessive quantifiers are not supported');
+    return '';
+  }
+
+  private brace(): string {
+    const m = /^\{(\d*)(,?)(\d*)\}/.exec(this.src.slice(this.i));
+    if (!m || (m[1] === '' && m[3] === '') || (m[1] === '' && m[2] === '')) {
+      this.i++;
+      return '\\{';
+    }
+    this.i += m[0].length;
+    const min = m[1] === '' ? '0' : m[1];
+    return `{${min}${m[2]}${m[3]}}${this.quantifierSuffix()}`;
+  }
+
+  private group(): string {
+    const rest = this.src.slice(this.i);
+    let prefix: string;
+    if (rest.startsWith('(?:') || rest.startsWith('(?=') || rest.startsWith('(?!')) prefix = rest.slice(0, 3);
+    else if (rest.startsWith('(?<=') || rest.startsWith('(?<!')) prefix = rest.slice(0, 4);
+    else if (rest.startsWith('(?#')) {
+      const end = this.src.indexOf(')', this.i);
+      if (end < 0) this.fail('unterminated comment group');
+      this.i = end + 1;
+      return '';
+    } else if (rest.startsWith('(?i:')) {
+      this.i += 4;
+      return this.caseInsensitiveGroup();
+    } else if (rest.startsWith('(?<') && /^\(\?<[A-Za-z_]\w*>/.test(rest)) {
+      prefix = (/^\(\?<[A-Za-z_]\w*>/.exec(rest) as RegExpExecArray)[0];
+    } else if (rest.startsWith('(?')) {
+      this.fail(`group "${rest.slice(0, 4)}" (atomic groups, inline flags other than "(?i:") is not supported`);
+    } else prefix = '(';
+    this.i += prefix.length;
+    let body = '';
+    while (this.i < this.src.length && this.src[this.i] !== ')') body += this.atom();
+    if (this.src[this.i] !== ')') this.fail('unterminated group');
+    this.i++;
+    return `${prefix}${body})`;
+  }
+
+  /** `(?i:'s|'t|...)`: alternatives of literal text only, expanded with Unicode case folding. */
+  private caseInsensitiveGroup(): string {
+    const start = this.i;
+    const alternatives: string[] = [];
+    let literal = '';
+    while (this.i < this.src.length && this.src[this.i] !== ')') {
+      const ch = this.src[this.i] as string;
+      if (ch === '|') {
+        alternatives.push(literal);
+        literal = '';
+        this.i++;
+      } else if (ch === '\\') {
+        const next = this.src[this.i + 1];
+        if (next === undefined || isAsciiAlnum(next)) this.fail('only literal text is supported inside "(?i:...)"');
+        literal += next;
+        this.i += 2;
+      } else if ('[](){}*+?.^$'.includes(ch)) {
+        this.fail('only literal text is supported inside "(?i:...)"', this.i);
+      } else {
+        const s = String.fromCodePoint(this.src.codePointAt(this.i) as number);
+        literal += s;
+        this.i += s.length;
+      }
+    }
+    if (this.src[this.i] !== ')') this.fail('unterminated "(?i:" group', start);
+    this.i++;
+    alternatives.push(literal);
+    return `(?:${alternatives.map(expandCaseInsensitive).join('|')})`;
+  }
+
+  private readHex(digits: number): number {
+    const hex = this.src.slice(this.i, this.i + digits);
+    if (!new RegExp(`^[0-9A-Fa-f]{${digits}}$`).test(hex)) this.fail('bad hexadecimal escape');
+    this.i += digits;
+    return Number.parseInt(hex, 16);
+  }
+
+  /** Parses the escape at `this.i` (a backslash) shared by both contexts; returns a literal code point or a token. */
+  private escapeCommon(): { literal: number } | { token: string } {
+    const next = this.src[this.i + 1];
+    if (next === undefined) this.fail('trailing backslash');
+    this.i += 2;
+    switch (next) {
+      case 'n':
+        return { literal: 0x0a };
+      case 'r':
+        return { literal: 0x0d };
+      case 't':
+        return { literal: 0x09 };
+      case 'f':
+        return { literal: 0x0c };
+      case 'v':
+        return { literal: 0x0b };
+      case 'a':
+        return { literal: 0x07 };
+      case 'e':
+        return { literal: 0x1b };
+      case '0':
+        return { literal: 0 };
+      case 'x': {
+        if (this.src[this.i] === '{') {
+          const end = this.src.indexOf('}', this.i);
+          if (end < 0) this.fail('unterminated \\x{...}');
+          const hex = this.src.slice(this.i + 1, end);
+          if (!/^[0-9A-Fa-f]{1,8}$/.test(hex)) this.fail('bad \\x{...} escape');
+          this.i = end + 1;
+          return { literal: Number.parseInt(hex, 16) };
+        }
+        return { literal: this.readHex(2) };
+      }
+      case 'u':
+        return { literal: this.readHex(4) };
+      case 'p':
+      case 'P': {
+        const m = /^\{(\^?)([A-Za-z_ =]+)\}/.exec(this.src.slice(this.i));
+        if (!m) this.fail('bad \\p{...} escape');
+        this.i += m[0].length;
+        const negated = (next === 'P') !== (m[1] === '^');
+        return { token: `\\${negated ? 'P' : 'p'}{${unicodePropertyName(m[2] as string, this)}}` };
+      }
+      default:
+        if (isAsciiAlnum(next)) return { token: `\\${next}` };
+        return { literal: next.codePointAt(0) as number };
+    }
+  }
+
+  private escapeOutsideClass(): string {
+    const next = this.src[this.i + 1];
+    switch (next) {
+      case 's':
+        this.i += 2;
+        return '\\p{White_Space}';
+      case 'S':
+        this.i += 2;
+        return '\\P{White_Space}';
+      case 'd':
+        this.i += 2;
+        return '\\p{Nd}';
+      case 'D':
+        this.i += 2;
+        return '\\P{Nd}';
+      case 'w':
+        this.i += 2;
+        return WORD;
+      case 'W':
+        this.i += 2;
+        return NOT_WORD;
+      case 'h':
+        this.i += 2;
+        return '[0-9A-Fa-f]';
+      case 'H':
+        this.i += 2;
+        return '[^0-9A-Fa-f]';
+      case 'b':
+        this.i += 2;
+        return `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
+      case 'B':
+        this.i += 2;
+        return `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`;
+      case 'A':
+        this.i += 2;
+        return '^';
+      case 'z':
+        this.i += 2;
+        return '$';
+      case 'Z':
+        this.i += 2;
+        return '(?=\\n?$)';
+    }
+    if (next !== undefined && /[1-9]/.test(next)) {
+      this.i += 2;
+      return `\\${next}`;
+    }
+    const at = this.i;
+    const parsed = this.escapeCommon();
+    if ('literal' in parsed) return codePointEscape(parsed.literal);
+    if (parsed.token.startsWith('\\p') || parsed.token.startsWith('\\P')) return parsed.token;
+    this.fail(`escape "${parsed.token}" is not supported`, at);
+  }
+
+  private characterClass(): string {
+    const start = this.i;
+    this.i++;
+    let out = '[';
+    if (this.src[this.i] === '^') {
+      out += '^';
+      this.i++;
+    }
+    let first = true;
+    while (this.i < this.src.length) {
+      const ch = this.src[this.i] as string;
+      if (ch === ']' && !first) {
+        this.i++;
+        return `${out}]`;
+      }
+      first = false;
+      if (ch === '[') {
+        const posix = /^\[:(\^?)([a-z]+):\]/.exec(this.src.slice(this.i));
+        if (!posix) this.fail('nested character classes are not supported');
+        const body = POSIX_CLASSES[posix[2] as string];
+        if (body === undefined || posix[1] === '^') this.fail(`POSIX class "${posix[0]}" is not supported`);
+        out += body;
+        this.i += posix[0].length;
+        continue;
+      }
+      if (ch === '&' && this.src[this.i + 1] === '&') this.fail('class intersection "&&" is not supported');
+      if (ch === '\\') {
+        const next = this.src[this.i + 1];
+        const simple: Record<string, string> = {
+          s: '\\p{White_Space}',
+          S: '\\P{White_Space}',
+          d: '\\p{Nd}',
+          D: '\\P{Nd}',
+          w: WORD_CLASS_BODY,
+          h: '0-9A-Fa-f',
+        };
+        if (next !== undefined && simple[next] !== undefined) {
+          out += simple[next];
+          this.i += 2;
+          continue;
+        }
+        const at = this.i;
+        const parsed = this.escapeCommon();
+        if ('literal' in parsed) out += codePointEscape(parsed.literal);
+        else if (parsed.token.startsWith('\\p') || parsed.token.startsWith('\\P')) out += parsed.token;
+        else this.fail(`escape "${parsed.token}" inside a class is not supported`, at);
+        continue;
+      }
+      if (ch === '-') {
+        out += '-';
+        this.i++;
+        continue;
+      }
+      const cp = this.src.codePointAt(this.i) as number;
+      const s = String.fromCodePoint(cp);
+      this.i += s.length;
+      out += /[\]\\^/[{}()|]/.test(s) ? codePointEscape(cp) : s;
+    }
+    this.fail('unterminated character class', start);
+  }
+}
+
+const GENERAL_CATEGORY_TEST = (name: string): boolean => {
+  try {
+    new RegExp(`\\p{${name}}`, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Oniguruma accepts bare script names (`\p{Han}`); JavaScript wants `\p{Script=Han}`. */
+function unicodePropertyName(name: string, translator: Translator): string {
+  const trimmed = name.replace(/[ _]/g, (c) => (c === ' ' ? '' : c));
+  if (GENERAL_CATEGORY_TEST(trimmed)) return trimmed;
+  if (GENERAL_CATEGORY_TEST(`Script=${trimmed}`)) return `Script=${trimmed}`;
+  return translator.fail(`unknown Unicode property "${name}"`);
+}
+
+/** Translates an Oniguruma pattern to a global, Unicode-mode JavaScript RegExp. */
+export function translateOniguruma(pattern: string): RegExp {
+  const source = new Translator(pattern).translate();
+  try {
+    return new RegExp(source, 'gu');
+  } catch (error) {
+    throw new RegexTranslationError(pattern, 0, `translated pattern is not valid JavaScript (${String(error)})`);
+  }
+}
+
+/** Escapes literal text (a `Split` pattern given as `{ "String": ... }`) for use in a RegExp. */
+export function literalPattern(text: string): RegExp {
+  let source = '';
+  for (const ch of text) source += codePointEscape(ch.codePointAt(0) as number);
+  return new RegExp(source, 'gu');
+}
