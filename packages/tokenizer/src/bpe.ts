@@ -1,5 +1,6 @@
 import { BYTE_TO_CHAR } from './byte-level.js';
 import { TokenizerError } from './errors.js';
+import type { Scanner } from './scanners.js';
 
 const NO_MERGE = 0x7fffffff;
 
@@ -63,8 +64,8 @@ export interface BpeModelOptions {
 
 /** Words longer than this use the heap-based merge loop; shorter ones a linear scan (faster there). */
 const LINEAR_SCAN_LIMIT = 48;
-const CACHE_LIMIT = 1 << 18;
-const CACHEABLE_LENGTH = 256;
+/** Pieces longer than this are not cached (long runs are rare and would bloat the cache). */
+const CACHEABLE_LENGTH = 128;
 
 /**
  * A byte-level BPE model with HF semantics: the pair with the lowest merge rank merges first, the
@@ -73,7 +74,7 @@ const CACHEABLE_LENGTH = 256;
  */
 export class BpeModel {
   private readonly byteIds = new Int32Array(256);
-  private readonly cache = new Map<string, number | Int32Array>();
+  private readonly cache = new PieceCache();
   private symbols = new Int32Array(1024);
   private pairRanks = new Int32Array(1024);
   private pairMerged = new Int32Array(1024);
@@ -83,20 +84,32 @@ export class BpeModel {
     for (let b = 0; b < 256; b++) this.byteIds[b] = options.vocab.get(BYTE_TO_CHAR[b] as string) ?? -1;
   }
 
-  /** Appends the ids of one pre-tokenized piece to `out`. */
-  encodePiece(piece: string, out: number[]): void {
-    const hit = this.cache.get(piece);
-    if (hit !== undefined) {
-      if (typeof hit === 'number') out.push(hit);
-      else for (let k = 0; k < hit.length; k++) out.push(hit[k] as number);
-      return;
+  /** Appends the ids of each pre-tokenized piece to `out`. */
+  encodePieces(pieces: readonly string[], out: number[]): void {
+    const cache = this.cache;
+    for (let p = 0; p < pieces.length; p++) {
+      const piece = pieces[p] as string;
+      if (piece.length === 0) continue;
+      if (cache.appendTo(piece, out)) continue;
+      const ids = this.tokenizePiece(piece);
+      if (piece.length <= CACHEABLE_LENGTH) cache.add(piece, ids);
+      for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
     }
-    const ids = this.tokenizePiece(piece);
-    if (piece.length <= CACHEABLE_LENGTH) {
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(piece, ids.length === 1 ? (ids[0] as number) : ids);
+  }
+
+  /** Appends the ids of `text` split by `scanner`; cache hits allocate nothing. */
+  encodeScanned(text: string, scanner: Scanner, out: number[]): void {
+    const cache = this.cache;
+    for (let start = 0; start < text.length; ) {
+      const end = scanner(text, start);
+      if (!cache.appendSliceTo(text, start, end, out)) {
+        const piece = text.slice(start, end);
+        const ids = this.tokenizePiece(piece);
+        if (piece.length <= CACHEABLE_LENGTH) cache.add(piece, ids);
+        for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
+      }
+      start = end;
     }
-    for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
   }
 
   private tokenizePiece(piece: string): Int32Array {
@@ -274,5 +287,116 @@ class MinHeap {
       items[i] = last;
     }
     return top;
+  }
+}
+
+/**
+ * Piece -> ids cache: open addressing over parallel typed arrays, ids stored in one arena, so a hit
+ * costs a hash, a string compare and the pushes. Cleared when full (code reuses few pieces a lot).
+ */
+class PieceCache {
+  private static readonly MAX_ENTRIES = 1 << 19;
+  private mask = (1 << 16) - 1;
+  private keys: (string | undefined)[] = new Array(1 << 16);
+  private hashes = new Int32Array(1 << 16);
+  private starts = new Int32Array(1 << 16);
+  private lengths = new Int32Array(1 << 16);
+  private arena = new Int32Array(1 << 18);
+  private arenaUsed = 0;
+  private size = 0;
+
+  private static hash(piece: string): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < piece.length; i++) h = Math.imul(h ^ piece.charCodeAt(i), 0x01000193);
+    return h | 1;
+  }
+
+  /** `appendTo` for `text.slice(start, end)`, without making the slice. */
+  appendSliceTo(text: string, start: number, end: number, out: number[]): boolean {
+    let h = 0x811c9dc5 | 0;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h |= 1;
+    const keys = this.keys;
+    const length = end - start;
+    let i = h & this.mask;
+    for (;;) {
+      const stored = this.hashes[i] as number;
+      if (stored === 0) return false;
+      if (stored === h) {
+        const key = keys[i] as string;
+        if (key.length === length && text.startsWith(key, start)) break;
+      }
+      i = (i + 1) & this.mask;
+    }
+    const first = this.starts[i] as number;
+    const count = this.lengths[i] as number;
+    if (count === 1) out.push(first);
+    else for (let k = 0; k < count; k++) out.push(this.arena[first + k] as number);
+    return true;
+  }
+
+  /** Pushes the cached ids of `piece`; false when it is not cached. */
+  appendTo(piece: string, out: number[]): boolean {
+    const h = PieceCache.hash(piece);
+    const keys = this.keys;
+    let i = h & this.mask;
+    for (;;) {
+      const stored = this.hashes[i] as number;
+      if (stored === 0) return false;
+      if (stored === h && keys[i] === piece) break;
+      i = (i + 1) & this.mask;
+    }
+    const start = this.starts[i] as number;
+    const length = this.lengths[i] as number;
+    if (length === 1) out.push(start);
+    else for (let k = 0; k < length; k++) out.push(this.arena[start + k] as number);
+    return true;
+  }
+
+  add(piece: string, ids: Int32Array): void {
+    if (this.size >= PieceCache.MAX_ENTRIES) this.clear(this.keys.length);
+    else if (this.size * 2 >= this.keys.length) this.grow();
+    this.insert(PieceCache.hash(piece), piece, ids);
+  }
+
+  private insert(h: number, piece: string, ids: ArrayLike<number>): void {
+    let i = h & this.mask;
+    while (this.hashes[i] !== 0) i = (i + 1) & this.mask;
+    this.hashes[i] = h;
+    this.keys[i] = piece;
+    this.lengths[i] = ids.length;
+    if (ids.length === 1) this.starts[i] = ids[0] as number;
+    else {
+      if (this.arenaUsed + ids.length > this.arena.length) {
+        const bigger = new Int32Array(Math.max(this.arena.length * 2, this.arenaUsed + ids.length));
+        bigger.set(this.arena);
+        this.arena = bigger;
+      }
+      this.starts[i] = this.arenaUsed;
+      for (let k = 0; k < ids.length; k++) this.arena[this.arenaUsed++] = ids[k] as number;
+    }
+    this.size++;
+  }
+
+  private clear(capacity: number): void {
+    this.mask = capacity - 1;
+    this.keys = new Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.starts = new Int32Array(capacity);
+    this.lengths = new Int32Array(capacity);
+    this.arenaUsed = 0;
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const { keys, hashes, starts, lengths, arena } = this;
+    this.clear(keys.length * 2);
+    this.arena = new Int32Array(arena.length);
+    for (let i = 0; i < keys.length; i++) {
+      if (hashes[i] === 0) continue;
+      const length = lengths[i] as number;
+      const start = starts[i] as number;
+      this.insert(hashes[i] as number, keys[i] as string, length === 1 ? [start] : arena.subarray(start, start + length));
+    }
   }
 }

@@ -3,6 +3,8 @@
  * models' `tokenizer.json` files. `trainBpe` uses them, and the agreement tests pair them with real
  * vocabularies.
  */
+import { CL100K_PATTERN, QWEN2_PATTERN } from './patterns.js';
+
 export type FlavourName = 'gpt2' | 'qwen2' | 'llama3' | 'starcoder2' | 'deepseek-coder' | 'o200k';
 
 export interface Flavour {
@@ -32,7 +34,7 @@ export const FLAVOURS: Readonly<Record<FlavourName, Flavour>> = {
     normalizer: { type: 'NFC' },
     preTokenizer: {
       type: 'Sequence',
-      pretokenizers: [split('(?i:\'s|\'t|\'re|\'ve|\'m|\'ll|\'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+'), BYTE_LEVEL_LAST],
+      pretokenizers: [split(QWEN2_PATTERN), BYTE_LEVEL_LAST],
     },
     ignoreMerges: false,
   },
@@ -41,7 +43,7 @@ export const FLAVOURS: Readonly<Record<FlavourName, Flavour>> = {
     normalizer: null,
     preTokenizer: {
       type: 'Sequence',
-      pretokenizers: [split('(?i:\'s|\'t|\'re|\'ve|\'m|\'ll|\'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+'), BYTE_LEVEL_LAST],
+      pretokenizers: [split(CL100K_PATTERN), BYTE_LEVEL_LAST],
     },
     ignoreMerges: true,
   },

@@ -3,6 +3,7 @@ import { MergeTable } from './bpe.js';
 import { FieldReader } from './json-fields.js';
 import { type Normalize, parseNormalizer } from './normalizers.js';
 import { type PreTokenizerStage, parsePreTokenizer } from './pre-tokenizers.js';
+import type { Scanner } from './scanners.js';
 
 /** Ids added around a single sequence by the post-processor when special tokens are requested. */
 export interface SpecialTokenTemplate {
@@ -14,6 +15,7 @@ export interface SpecialTokenTemplate {
 export interface TokenizerParts {
   normalize: Normalize | undefined;
   preTokenize: PreTokenizerStage;
+  scanner: Scanner | undefined;
   vocab: Map<string, number>;
   merges: MergeTable;
   mergeCount: number;
@@ -99,6 +101,7 @@ export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts
   return {
     normalize,
     preTokenize: pre.stage,
+    scanner: pre.scanner,
     vocab,
     merges,
     mergeCount: mergeList.length,

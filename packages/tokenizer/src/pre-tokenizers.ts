@@ -1,10 +1,10 @@
 import type { FieldReader } from './json-fields.js';
 import { literalPattern, RegexTranslationError, translateOniguruma } from './oniguruma.js';
+import { GPT2_PATTERN } from './patterns.js';
+import { type Scanner, scannerFor } from './scanners.js';
 
-/** Receives the pieces a pre-tokenizer produces, in order. Empty pieces are never emitted. */
-export type PieceSink = (piece: string) => void;
-/** One pre-tokenizer: splits `text` and hands each piece to `emit`. */
-export type PreTokenizerStage = (text: string, emit: PieceSink) => void;
+/** One pre-tokenizer: splits `text` into pieces, in order. Pieces may be empty (they encode to nothing). */
+export type PreTokenizerStage = (text: string) => string[];
 
 export type SplitBehavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
 const SPLIT_BEHAVIORS: readonly SplitBehavior[] = [
@@ -15,8 +15,6 @@ const SPLIT_BEHAVIORS: readonly SplitBehavior[] = [
   'Contiguous',
 ];
 
-/** The regex of GPT-2's ByteLevel pre-tokenizer (`use_regex: true`), in Oniguruma syntax. */
-export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /**
  * Splits `text` on the matches of `re` the way HF's `NormalizedString::split` does: the text is cut
@@ -24,22 +22,19 @@ export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s
  */
 export function splitStage(re: RegExp, behavior: SplitBehavior, invert: boolean): PreTokenizerStage {
   if (behavior === 'Isolated') {
-    return (text, emit) => {
+    return (text) => {
       // Fast path: when the matches tile the whole text (true of every common tokenizer regex),
       // String#match returns exactly the pieces with no per-match objects.
       const pieces = text.match(re);
       if (pieces !== null) {
         let covered = 0;
-        for (const p of pieces) covered += p.length;
-        if (covered === text.length) {
-          for (const p of pieces) if (p.length > 0) emit(p);
-          return;
-        }
+        for (let k = 0; k < pieces.length; k++) covered += (pieces[k] as string).length;
+        if (covered === text.length) return pieces;
       }
-      for (const [start, end] of spans(re, text)) if (end > start) emit(text.slice(start, end));
+      return spans(re, text).map(([start, end]) => text.slice(start, end));
     };
   }
-  return (text, emit) => {
+  return (text) => {
     const marked = spans(re, text).map(([start, end, isMatch]) => [start, end, invert ? !isMatch : isMatch] as const);
     const out: Array<[number, number]> = [];
     if (behavior === 'Removed') {
@@ -71,7 +66,7 @@ export function splitStage(re: RegExp, behavior: SplitBehavior, invert: boolean)
       }
       out.reverse();
     }
-    for (const [start, end] of out) if (end > start) emit(text.slice(start, end));
+    return out.map(([start, end]) => text.slice(start, end));
   };
 }
 
@@ -106,10 +101,9 @@ export interface ByteLevelOptions {
 
 export function byteLevelStage(options: ByteLevelOptions): PreTokenizerStage {
   const split = options.useRegex ? splitStage(translateOniguruma(GPT2_PATTERN), 'Isolated', false) : undefined;
-  return (text, emit) => {
+  return (text) => {
     const prefixed = options.addPrefixSpace && !text.startsWith(' ') ? ` ${text}` : text;
-    if (split) split(prefixed, emit);
-    else if (prefixed.length > 0) emit(prefixed);
+    return split ? split(prefixed) : [prefixed];
   };
 }
 
@@ -119,15 +113,23 @@ export function digitsStage(individualDigits: boolean): PreTokenizerStage {
 }
 
 export function chain(stages: readonly PreTokenizerStage[]): PreTokenizerStage {
-  if (stages.length === 0) return (text, emit) => text.length > 0 && emit(text);
-  return stages.reduceRight<PreTokenizerStage>(
-    (next, stage) => (text, emit) => stage(text, (piece) => next(piece, emit)),
-    (text, emit) => emit(text),
-  );
+  if (stages.length === 0) return (text) => [text];
+  if (stages.length === 1) return stages[0] as PreTokenizerStage;
+  return (text) => {
+    let pieces = [text];
+    for (const stage of stages) {
+      const next: string[] = [];
+      for (const piece of pieces) if (piece.length > 0) for (const p of stage(piece)) next.push(p);
+      pieces = next;
+    }
+    return pieces;
+  };
 }
 
 export interface ParsedPreTokenizer {
   stage: PreTokenizerStage;
+  /** A hand-written scanner equivalent to the whole chain, when there is one (the fast path). */
+  scanner: Scanner | undefined;
   /** True when the chain ends in a ByteLevel pre-tokenizer (required for a byte-level BPE). */
   byteLevel: boolean;
 }
@@ -137,7 +139,7 @@ export interface ParsedPreTokenizer {
  * the byte alphabet, and a later stage would have to see that alphabet to match HF.
  */
 export function parsePreTokenizer(value: unknown, field: string, reader: FieldReader): ParsedPreTokenizer {
-  if (value === null || value === undefined) return { stage: chain([]), byteLevel: false };
+  if (value === null || value === undefined) return { stage: chain([]), scanner: undefined, byteLevel: false };
   const flat: Array<{ config: Record<string, unknown>; field: string }> = [];
   const collect = (v: unknown, f: string): void => {
     const config = reader.object(v, f);
@@ -149,28 +151,35 @@ export function parsePreTokenizer(value: unknown, field: string, reader: FieldRe
   };
   collect(value, field);
   const stages: PreTokenizerStage[] = [];
+  const scanners: Array<Scanner | undefined> = [];
   let byteLevel = false;
   flat.forEach(({ config, field: f }, k) => {
     const type = reader.type(config, f);
     if (byteLevel) reader.unsupported(`${f}.type`, `"${type}" after a ByteLevel pre-tokenizer is not supported`);
     switch (type) {
-      case 'ByteLevel':
-        stages.push(
-          byteLevelStage({
-            addPrefixSpace: reader.boolean(config.add_prefix_space, `${f}.add_prefix_space`, true),
-            useRegex: reader.boolean(config.use_regex, `${f}.use_regex`, true),
-          }),
-        );
+      case 'ByteLevel': {
+        const options = {
+          addPrefixSpace: reader.boolean(config.add_prefix_space, `${f}.add_prefix_space`, true),
+          useRegex: reader.boolean(config.use_regex, `${f}.use_regex`, true),
+        };
+        // Without a prefix space or a regex it only maps to bytes, which the model does itself.
+        if (options.addPrefixSpace || options.useRegex) {
+          stages.push(byteLevelStage(options));
+          scanners.push(options.addPrefixSpace ? undefined : scannerFor(GPT2_PATTERN));
+        }
         byteLevel = true;
         if (k !== flat.length - 1) {
           reader.unsupported(`${flat[k + 1]?.field}.type`, 'a pre-tokenizer after ByteLevel is not supported');
         }
         break;
+      }
       case 'Split':
         stages.push(parseSplit(config, f, reader));
+        scanners.push(splitScanner(config));
         break;
       case 'Digits':
         stages.push(digitsStage(reader.boolean(config.individual_digits, `${f}.individual_digits`, false)));
+        scanners.push(undefined);
         break;
       default:
         reader.unsupported(
@@ -179,7 +188,16 @@ export function parsePreTokenizer(value: unknown, field: string, reader: FieldRe
         );
     }
   });
-  return { stage: chain(stages), byteLevel };
+  return { stage: chain(stages), scanner: stages.length === 1 ? scanners[0] : undefined, byteLevel };
+}
+
+/** A regex Split whose matches tile the text splits the same whether Isolated or Removed+invert. */
+function splitScanner(config: Record<string, unknown>): Scanner | undefined {
+  const pattern = config.pattern as Record<string, unknown>;
+  const isolated = config.behavior === 'Isolated';
+  const keptMatches = config.behavior === 'Removed' && config.invert === true;
+  if (typeof pattern.Regex !== 'string' || !(isolated || keptMatches)) return undefined;
+  return scannerFor(pattern.Regex);
 }
 
 function parseSplit(config: Record<string, unknown>, field: string, reader: FieldReader): PreTokenizerStage {

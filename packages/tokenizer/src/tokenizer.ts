@@ -5,6 +5,7 @@ import { byteLevelToBytes, utf8 } from './byte-level.js';
 import { describeType, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from './errors.js';
 import { writeFileAtomic } from './fs.js';
 import { parseTokenizerJson, type SpecialTokenTemplate } from './load.js';
+import type { Scanner } from './scanners.js';
 import { DecodeStream, LineAnchorStream } from './streaming.js';
 
 export interface EncodeOptions {
@@ -18,6 +19,45 @@ export interface DecodeOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const utf8Decoder = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isValidUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Length of the longest prefix of `bytes` after which a UTF-8 decoder holds no partial character:
+ * everything up to the last lead byte when the bytes from it could still be completed by more
+ * continuation bytes. A decoder is always at a boundary before a non-continuation byte, so the
+ * prefix decodes the same alone as within the whole stream.
+ */
+function completePrefixLength(bytes: ArrayLike<number>): number {
+  const n = bytes.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = bytes[n - back] as number;
+    if (b >= 0x80 && b < 0xc0) continue;
+    const need = b >= 0xf0 && b < 0xf5 ? 4 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
+    if (need <= back) return n;
+    // The lead byte's second byte has a narrower range for some leads; outside it the sequence is already invalid.
+    if (back >= 2 && !secondByteFits(b, bytes[n - back + 1] as number)) return n;
+    return n - back;
+  }
+  return n;
+}
+
+function secondByteFits(lead: number, second: number): boolean {
+  if (lead === 0xe0) return second >= 0xa0 && second < 0xc0;
+  if (lead === 0xed) return second >= 0x80 && second < 0xa0;
+  if (lead === 0xf0) return second >= 0x90 && second < 0xc0;
+  if (lead === 0xf4) return second >= 0x80 && second < 0x90;
+  return second >= 0x80 && second < 0xc0;
+}
 
 /**
  * A byte-level BPE tokenizer loaded from a Hugging Face `tokenizer.json`, encoding and decoding
@@ -34,9 +74,12 @@ export class Tokenizer {
   private readonly tokenStrings: (string | undefined)[];
   private readonly tokenIds: Map<string, number>;
   private readonly tokenBytesTable: (Uint8Array | undefined)[];
+  /** A token's text when its bytes are whole UTF-8 by themselves; null when it splits a character. */
+  private readonly tokenTexts: (string | null | undefined)[];
   private readonly special: Uint8Array;
   private readonly normalize: ((text: string) => string) | undefined;
-  private readonly preTokenize: (text: string, emit: (piece: string) => void) => void;
+  private readonly preTokenize: (text: string) => string[];
+  private readonly scanner: Scanner | undefined;
   private readonly source: unknown;
 
   private constructor(json: unknown, file?: string) {
@@ -45,6 +88,7 @@ export class Tokenizer {
     this.warnings = parts.warnings;
     this.normalize = parts.normalize;
     this.preTokenize = parts.preTokenize;
+    this.scanner = parts.scanner;
     this.template = parts.template;
     this.model = new BpeModel(parts);
     this.added = new AddedVocabulary(parts.addedTokens, parts.normalize);
@@ -69,6 +113,10 @@ export class Tokenizer {
     this.tokenBytesTable = this.tokenStrings.map((token) =>
       token === undefined ? undefined : (byteLevelToBytes(token) ?? utf8(token)),
     );
+    this.tokenTexts = this.tokenBytesTable.map((bytes) => {
+      if (bytes === undefined) return undefined;
+      return completePrefixLength(bytes) === bytes.length && isValidUtf8(bytes) ? utf8Decoder.decode(bytes) : null;
+    });
     for (const ids of [parts.template.prefix, parts.template.suffix]) {
       for (const id of ids) {
         if (this.tokenBytesTable[id] === undefined) {
@@ -105,19 +153,46 @@ export class Tokenizer {
     const out: number[] = [];
     const addSpecial = options.addSpecialTokens ?? true;
     if (addSpecial) out.push(...this.template.prefix);
-    const model = this.model;
-    const emit = (piece: string): void => model.encodePiece(piece, out);
     for (const segment of this.added.split(input)) {
       if (segment.id !== undefined) out.push(segment.id);
-      else this.preTokenize(segment.text, emit);
+      else if (this.scanner) this.model.encodeScanned(segment.text, this.scanner, out);
+      else this.model.encodePieces(this.preTokenize(segment.text), out);
     }
     if (addSpecial) out.push(...this.template.suffix);
     return out;
   }
 
-  /** The text of `ids`; invalid UTF-8 (a split character) becomes U+FFFD, as in HF. */
+  /**
+   * The text of `ids`; invalid UTF-8 (a character split by a cut) becomes U+FFFD, as in HF.
+   * Tokens that are whole UTF-8 on their own are appended as precomputed strings; bytes are only
+   * assembled around tokens that split a character.
+   */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    return new TextDecoder().decode(this.bytesOf(ids, options.skipSpecialTokens ?? false));
+    checkIdArray(ids);
+    const skipSpecial = options.skipSpecialTokens ?? false;
+    const texts = this.tokenTexts;
+    let text = '';
+    let pending: number[] | undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      const whole = texts[id];
+      // `id >>> 0 !== id` rejects strings, fractions and negatives, which would otherwise index the table.
+      if (whole === undefined || id >>> 0 !== id) throw new UnknownTokenIdError(id, i, this.vocabSize);
+      if (skipSpecial && this.special[id] === 1) continue;
+      if (pending === undefined && whole !== null) {
+        text += whole;
+        continue;
+      }
+      pending ??= [];
+      for (const b of this.tokenBytesTable[id] as Uint8Array) pending.push(b);
+      const cut = completePrefixLength(pending);
+      if (cut > 0) {
+        text += utf8Decoder.decode(Uint8Array.from(pending.slice(0, cut)));
+        pending = cut === pending.length ? undefined : pending.slice(cut);
+      }
+    }
+    if (pending !== undefined) text += utf8Decoder.decode(Uint8Array.from(pending));
+    return text;
   }
 
   /** The bytes that `ids` decode to, before UTF-8 decoding. */

@@ -56,7 +56,7 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
   for (const doc of corpus) {
     if (typeof doc !== 'string') throw new TokenizerInputError(`corpus document ${documents} is ${describeType(doc)}, not a string`);
     const text = normalize ? normalize(doc.toWellFormed()) : doc.toWellFormed();
-    pre.stage(text, (piece) => wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1));
+    for (const piece of pre.stage(text)) if (piece.length > 0) wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
     documents++;
     if (documents % 1000 === 0) options.onProgress?.({ phase: 'count', done: documents, total });
   }
