@@ -35,10 +35,14 @@ const total = Object.keys(VOCABULARIES).length * PEER_NAMES.length;
 const started = performance.now();
 for (const vocabulary of Object.keys(VOCABULARIES)) {
   for (const peer of PEER_NAMES) {
-    const line = execFileSync(process.execPath, [...process.execArgv, join(here, 'measure.ts'), peer, vocabulary, String(rounds)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const line = execFileSync(
+      process.execPath,
+      [...process.execArgv, join(here, 'measure.ts'), peer, vocabulary, String(rounds)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const m = JSON.parse(line.trim().split('\n').pop() as string) as Measurement;
     results.push(m);
     const done = results.length;
@@ -62,7 +66,9 @@ const lines = [
 const reference = new Map(results.filter((r) => r.peer === ours).map((r) => [r.vocabulary, r.digest]));
 for (const r of results) {
   const same = reference.get(r.vocabulary) === r.digest;
-  lines.push(`| ${r.vocabulary} | ${r.peer} | ${r.encodeMBps.toFixed(1)} | ${r.decodeMBps.toFixed(1)} | ${same ? 'yes' : 'NO'} |`);
+  lines.push(
+    `| ${r.vocabulary} | ${r.peer} | ${r.encodeMBps.toFixed(1)} | ${r.decodeMBps.toFixed(1)} | ${same ? 'yes' : 'NO'} |`,
+  );
 }
 lines.push('');
 const ratios = Object.keys(VOCABULARIES).map((vocabulary) => {

@@ -1,7 +1,7 @@
 /**
  * Measures one peer on one vocabulary in a process of its own (no peer's caches, heap or native
  * threads can slow another down). Prints one JSON line: MB/s for encode and decode (median of
- * `rounds` timed passes after a warm-up pass) and a digest of all ids for the agreement check.
+ * `rounds` timed passes after two warm-up passes) and a digest of all ids for the agreement check.
  */
 import { createHash } from 'node:crypto';
 import { buildCodeCorpus } from '../test/support/corpus.js';
@@ -15,6 +15,8 @@ const megabytes = corpus.bytes / 1e6;
 const peer = createPeer(peerName, vocabulary);
 
 async function timed(pass: () => Promise<void>): Promise<number> {
+  // Two warm-up passes: the first fills caches, the second lets the JIT settle.
+  await pass();
   await pass();
   const seconds: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -22,7 +24,7 @@ async function timed(pass: () => Promise<void>): Promise<number> {
     await pass();
     seconds.push((performance.now() - start) / 1000);
   }
-  return (seconds.sort((a, b) => a - b)[Math.floor(seconds.length / 2)] as number);
+  return seconds.sort((a, b) => a - b)[Math.floor(seconds.length / 2)] as number;
 }
 
 const ids: number[][] = [];
@@ -45,6 +47,11 @@ console.log(
     decodeMBps: megabytes / decodeSeconds,
     tokens: ids.reduce((n, x) => n + x.length, 0),
     digest: digest.digest('hex').slice(0, 16),
-    corpus: { bytes: corpus.bytes, files: texts.length, fingerprint: corpus.fingerprint, byLanguage: corpus.byLanguage },
+    corpus: {
+      bytes: corpus.bytes,
+      files: texts.length,
+      fingerprint: corpus.fingerprint,
+      byLanguage: corpus.byLanguage,
+    },
   }),
 );

@@ -13,7 +13,12 @@ export interface Peer {
   free?: () => void;
 }
 
-export const PEER_NAMES = ['@linewise/tokenizer', 'gpt-tokenizer', 'tiktoken (wasm)', 'tokenizers (HF, native)'] as const;
+export const PEER_NAMES = [
+  '@linewise/tokenizer',
+  'gpt-tokenizer',
+  'tiktoken (wasm)',
+  'tokenizers (HF, native)',
+] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 interface Vocabulary {
@@ -43,11 +48,17 @@ export function createPeer(name: PeerName, vocabulary: string): Peer {
   switch (name) {
     case '@linewise/tokenizer': {
       const ours = Tokenizer.fromFile(path);
-      return { encode: (t) => ours.encode(t, { addSpecialTokens: false }), decode: (ids) => ours.decode(ids) };
+      return {
+        encode: (t) => ours.encode(t, { addSpecialTokens: false }),
+        decode: (ids) => ours.decode(ids),
+      };
     }
     case 'gpt-tokenizer': {
       const none = new Set<string>();
-      return { encode: (t) => vocab.gpt.encode(t, { disallowedSpecial: none }), decode: (ids) => vocab.gpt.decode(ids) };
+      return {
+        encode: (t) => vocab.gpt.encode(t, { disallowedSpecial: none }),
+        decode: (ids) => vocab.gpt.decode(ids),
+      };
     }
     case 'tiktoken (wasm)': {
       const encoding = get_encoding(vocab.tiktoken);

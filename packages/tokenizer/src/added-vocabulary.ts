@@ -14,7 +14,7 @@ export interface AddedToken {
 /** A piece of input: either text still to be tokenized, or an added token already recognised. */
 export type Segment = { text: string; id?: undefined } | { text?: undefined; id: number };
 
-const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
+const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\u00b2\u00b3\u00b9\u00bc-\u00be]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
 /**
@@ -34,7 +34,9 @@ export class AddedVocabulary {
     const normalized = tokens.filter((t) => t.normalized);
     this.rawMatcher = raw.length > 0 ? new Matcher(raw, (t) => t.content) : undefined;
     this.normalizedMatcher =
-      normalized.length > 0 ? new Matcher(normalized, (t) => (normalize ? normalize(t.content) : t.content)) : undefined;
+      normalized.length > 0
+        ? new Matcher(normalized, (t) => (normalize ? normalize(t.content) : t.content))
+        : undefined;
   }
 
   /** Splits `text` into segments, normalizing the text segments. */

@@ -31,7 +31,8 @@ export class MergeTable {
     let h = Math.imul(left, 0x9e3779b1) ^ Math.imul(right, 0x85ebca77);
     h ^= h >>> 15;
     let i = h & this.mask;
-    while (this.lefts[i] !== -1 && (this.lefts[i] !== left || this.rights[i] !== right)) i = (i + 1) & this.mask;
+    while (this.lefts[i] !== -1 && (this.lefts[i] !== left || this.rights[i] !== right))
+      i = (i + 1) & this.mask;
     return i;
   }
 
@@ -396,7 +397,11 @@ class PieceCache {
       if (hashes[i] === 0) continue;
       const length = lengths[i] as number;
       const start = starts[i] as number;
-      this.insert(hashes[i] as number, keys[i] as string, length === 1 ? [start] : arena.subarray(start, start + length));
+      this.insert(
+        hashes[i] as number,
+        keys[i] as string,
+        length === 1 ? [start] : arena.subarray(start, start + length),
+      );
     }
   }
 }

@@ -82,7 +82,7 @@ export const FLAVOURS: Readonly<Record<FlavourName, Flavour>> = {
       type: 'Sequence',
       pretokenizers: [
         split(
-          '[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:\'s|\'t|\'re|\'ve|\'m|\'ll|\'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:\'s|\'t|\'re|\'ve|\'m|\'ll|\'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+',
+          "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
           'Removed',
           true,
         ),
@@ -97,6 +97,7 @@ export const FLAVOUR_NAMES = Object.keys(FLAVOURS) as FlavourName[];
 
 export function flavour(name: FlavourName): Flavour {
   const found = FLAVOURS[name];
-  if (!found) throw new TypeError(`unknown tokenizer flavour "${String(name)}" (known: ${FLAVOUR_NAMES.join(', ')})`);
+  if (!found)
+    throw new TypeError(`unknown tokenizer flavour "${String(name)}" (known: ${FLAVOUR_NAMES.join(', ')})`);
   return found;
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Writes through a temporary file in the same directory and renames it, so readers never see half a file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {

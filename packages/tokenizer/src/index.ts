@@ -1,11 +1,11 @@
-export { Tokenizer, type EncodeOptions, type DecodeOptions } from './tokenizer.js';
-export { DecodeStream, LineAnchorStream } from './streaming.js';
-export { trainBpe, type TrainBpeOptions, type TrainProgress } from './train.js';
-export { FLAVOURS, FLAVOUR_NAMES, flavour, type Flavour, type FlavourName } from './flavours.js';
 export {
-  TokenizerError,
   TokenizerConfigError,
+  TokenizerError,
+  type TokenizerErrorCode,
   TokenizerInputError,
   UnknownTokenIdError,
-  type TokenizerErrorCode,
 } from './errors.js';
+export { FLAVOUR_NAMES, FLAVOURS, type Flavour, type FlavourName, flavour } from './flavours.js';
+export { DecodeStream, LineAnchorStream } from './streaming.js';
+export { type DecodeOptions, type EncodeOptions, Tokenizer } from './tokenizer.js';
+export { type TrainBpeOptions, type TrainProgress, trainBpe } from './train.js';

@@ -31,18 +31,22 @@ export interface TokenizerParts {
 const MAX_MERGES = 1 << 21;
 
 export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts {
-  const reader = new FieldReader(file);
+  const reader: FieldReader = new FieldReader(file);
   const root = reader.object(json, '');
   const model = reader.object(root.model, 'model');
   const modelType = model.type === undefined ? 'BPE' : reader.string(model.type, 'model.type');
   if (modelType !== 'BPE') {
     reader.unsupported('model.type', `model "${modelType}" is not supported (only byte-level BPE is)`);
   }
-  if (model.byte_fallback === true) reader.unsupported('model.byte_fallback', 'byte fallback is not byte-level BPE');
+  if (model.byte_fallback === true)
+    reader.unsupported('model.byte_fallback', 'byte fallback is not byte-level BPE');
   for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
     const v = model[field];
     if (v !== undefined && v !== null && v !== '') {
-      reader.unsupported(`model.${field}`, `a subword ${field === 'end_of_word_suffix' ? 'suffix' : 'prefix'} is not byte-level BPE`);
+      reader.unsupported(
+        `model.${field}`,
+        `a subword ${field === 'end_of_word_suffix' ? 'suffix' : 'prefix'} is not byte-level BPE`,
+      );
     }
   }
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) {
@@ -77,7 +81,8 @@ export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts
     const mergedId = vocab.get(left + right);
     if (leftId === undefined) reader.invalid(field, `token ${JSON.stringify(left)} is not in model.vocab`);
     if (rightId === undefined) reader.invalid(field, `token ${JSON.stringify(right)} is not in model.vocab`);
-    if (mergedId === undefined) reader.invalid(field, `merged token ${JSON.stringify(left + right)} is not in model.vocab`);
+    if (mergedId === undefined)
+      reader.invalid(field, `merged token ${JSON.stringify(left + right)} is not in model.vocab`);
     merges.set(leftId, rightId, rank, mergedId);
   });
 
@@ -85,15 +90,31 @@ export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts
   if (model.unk_token !== undefined && model.unk_token !== null) {
     const unk = reader.string(model.unk_token, 'model.unk_token');
     unkId = vocab.get(unk);
-    if (unkId === undefined) reader.invalid('model.unk_token', `${JSON.stringify(unk)} is not in model.vocab`);
+    if (unkId === undefined)
+      reader.invalid('model.unk_token', `${JSON.stringify(unk)} is not in model.vocab`);
   }
 
   const warnings: string[] = [];
   const addedTokens = assignAddedTokenIds(parseAddedTokens(root.added_tokens, reader), vocab, warnings);
+  const vocabTokens = new Map<number, string>();
+  for (const [token, id] of vocab) vocabTokens.set(id, token);
+  addedTokens.forEach((token, k) => {
+    const holder = vocabTokens.get(token.id);
+    if (holder !== undefined && holder !== token.content) {
+      reader.invalid(
+        `added_tokens[${k}]`,
+        `${JSON.stringify(token.content)} would get id ${token.id} (HF assigns ids after model.vocab's ${vocab.size} entries), ` +
+          `which model.vocab already gives to ${JSON.stringify(holder)}`,
+      );
+    }
+  });
   const normalize = parseNormalizer(root.normalizer, 'normalizer', reader);
   const pre = parsePreTokenizer(root.pre_tokenizer, 'pre_tokenizer', reader);
   if (!pre.byteLevel) {
-    reader.unsupported('pre_tokenizer', 'a byte-level BPE needs a ByteLevel pre-tokenizer (last in the sequence)');
+    reader.unsupported(
+      'pre_tokenizer',
+      'a byte-level BPE needs a ByteLevel pre-tokenizer (last in the sequence)',
+    );
   }
   parseDecoder(root.decoder, 'decoder', reader);
   const template = parsePostProcessor(root.post_processor, 'post_processor', reader);
@@ -119,7 +140,11 @@ export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts
  * that id, any other the next id after the vocabulary (its entry count) and the tokens added so far.
  * We assign ids the same way, so encodings agree, and record a warning where the file disagrees.
  */
-function assignAddedTokenIds(tokens: AddedToken[], vocab: Map<string, number>, warnings: string[]): AddedToken[] {
+function assignAddedTokenIds(
+  tokens: AddedToken[],
+  vocab: Map<string, number>,
+  warnings: string[],
+): AddedToken[] {
   const assigned = new Map<string, number>();
   let maxAdded = -1;
   return tokens.map((token, k) => {
@@ -128,7 +153,9 @@ function assignAddedTokenIds(tokens: AddedToken[], vocab: Map<string, number>, w
     assigned.set(token.content, id);
     maxAdded = Math.max(maxAdded, id);
     if (id !== token.id) {
-      warnings.push(`added_tokens[${k}] ${JSON.stringify(token.content)} has id ${token.id} in the file; like HF, it gets id ${id}`);
+      warnings.push(
+        `added_tokens[${k}] ${JSON.stringify(token.content)} has id ${token.id} in the file; like HF, it gets id ${id}`,
+      );
     }
     return { ...token, id };
   });
@@ -157,14 +184,18 @@ function parseAddedTokens(value: unknown, reader: FieldReader): AddedToken[] {
 /** Only ByteLevel decoding (alone or in a Sequence) is byte-level BPE; anything else is refused. */
 function parseDecoder(value: unknown, field: string, reader: FieldReader): void {
   if (value === null || value === undefined) {
-    reader.unsupported(field, 'a byte-level BPE needs a ByteLevel decoder (HF would join tokens with spaces)');
+    reader.unsupported(
+      field,
+      'a byte-level BPE needs a ByteLevel decoder (HF would join tokens with spaces)',
+    );
   }
   const config = reader.object(value, field);
   const type = reader.type(config, field);
   if (type === 'ByteLevel') return;
   if (type === 'Sequence') {
     const inner = reader.array(config.decoders, `${field}.decoders`);
-    if (inner.length === 0) reader.unsupported(`${field}.decoders`, 'an empty decoder sequence is not byte-level');
+    if (inner.length === 0)
+      reader.unsupported(`${field}.decoders`, 'an empty decoder sequence is not byte-level');
     inner.forEach((d, k) => {
       parseDecoder(d, `${field}.decoders[${k}]`, reader);
     });
@@ -208,7 +239,11 @@ function parsePostProcessor(value: unknown, field: string, reader: FieldReader):
   }
 }
 
-function parseTemplate(config: Record<string, unknown>, field: string, reader: FieldReader): SpecialTokenTemplate {
+function parseTemplate(
+  config: Record<string, unknown>,
+  field: string,
+  reader: FieldReader,
+): SpecialTokenTemplate {
   const specials = reader.object(config.special_tokens ?? {}, `${field}.special_tokens`);
   const template: SpecialTokenTemplate = { prefix: [], suffix: [] };
   let seenSequence = false;
@@ -217,14 +252,21 @@ function parseTemplate(config: Record<string, unknown>, field: string, reader: F
     const item = reader.object(piece, f);
     if (item.Sequence !== undefined) {
       const id = reader.string(reader.object(item.Sequence, `${f}.Sequence`).id, `${f}.Sequence.id`);
-      if (id !== 'A' || seenSequence) reader.invalid(`${f}.Sequence.id`, 'the single template must hold sequence "A" once');
+      if (id !== 'A' || seenSequence)
+        reader.invalid(`${f}.Sequence.id`, 'the single template must hold sequence "A" once');
       seenSequence = true;
     } else if (item.SpecialToken !== undefined) {
-      const name = reader.string(reader.object(item.SpecialToken, `${f}.SpecialToken`).id, `${f}.SpecialToken.id`);
+      const name = reader.string(
+        reader.object(item.SpecialToken, `${f}.SpecialToken`).id,
+        `${f}.SpecialToken.id`,
+      );
       const entry = specials[name];
-      if (entry === undefined) reader.invalid(`${f}.SpecialToken.id`, `"${name}" is not in ${field}.special_tokens`);
+      if (entry === undefined)
+        reader.invalid(`${f}.SpecialToken.id`, `"${name}" is not in ${field}.special_tokens`);
       const sf = `${field}.special_tokens[${JSON.stringify(name)}]`;
-      const ids = reader.array(reader.object(entry, sf).ids, `${sf}.ids`).map((id, j) => reader.tokenId(id, `${sf}.ids[${j}]`));
+      const ids = reader
+        .array(reader.object(entry, sf).ids, `${sf}.ids`)
+        .map((id, j) => reader.tokenId(id, `${sf}.ids[${j}]`));
       (seenSequence ? template.suffix : template.prefix).push(...ids);
     } else reader.invalid(f, 'expected { "Sequence": ... } or { "SpecialToken": ... }');
   });

@@ -19,7 +19,10 @@ export function parseNormalizer(value: unknown, field: string, reader: FieldRead
   }
   const form = UNICODE_FORMS[type as keyof typeof UNICODE_FORMS];
   if (form === undefined) {
-    reader.unsupported(`${field}.type`, `normalizer "${type}" is not supported (supported: NFC, NFD, NFKC, NFKD, Sequence)`);
+    reader.unsupported(
+      `${field}.type`,
+      `normalizer "${type}" is not supported (supported: NFC, NFD, NFKC, NFKD, Sequence)`,
+    );
   }
   return (text) => text.normalize(form);
 }

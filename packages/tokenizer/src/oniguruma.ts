@@ -26,7 +26,8 @@ export class RegexTranslationError extends Error {
   }
 }
 
-const WORD_CLASS_BODY = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+// Oniguruma's word class also takes the Latin-1 digits and fractions ² ³ ¹ ¼ ½ ¾ (its Latin-1 ctype table).
+const WORD_CLASS_BODY = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u{b2}\\u{b3}\\u{b9}\\u{bc}-\\u{be}';
 const WORD = `[${WORD_CLASS_BODY}]`;
 const NOT_WORD = `[^${WORD_CLASS_BODY}]`;
 
@@ -37,7 +38,7 @@ const POSIX_CLASSES: Record<string, string> = {
   upper: '\\p{Uppercase}',
   lower: '\\p{Lowercase}',
   space: '\\p{White_Space}',
-  punct: '\\p{P}',
+  punct: '\\p{P}\\p{S}',
   xdigit: '0-9A-Fa-f',
   word: WORD_CLASS_BODY,
   cntrl: '\\p{Cc}',
@@ -72,7 +73,10 @@ function caseFoldClass(ch: string): string {
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
     if (test.test(String.fromCharCode(cp))) members.push(cp);
   }
-  const cls = members.length === 1 ? codePointEscape(members[0] as number) : `[${members.map(codePointEscape).join('')}]`;
+  const cls =
+    members.length === 1
+      ? codePointEscape(members[0] as number)
+      : `[${members.map(codePointEscape).join('')}]`;
   foldCache.set(ch, cls);
   return cls;
 }
@@ -83,7 +87,10 @@ function expandCaseInsensitive(literal: string): string {
   const lower = literal.toLowerCase();
   for (const [ligature, folded] of MULTI_CHAR_FOLDS) {
     if (lower.startsWith(folded)) {
-      options.push(codePointEscape(ligature.codePointAt(0) as number) + expandCaseInsensitive(literal.slice(folded.length)));
+      options.push(
+        codePointEscape(ligature.codePointAt(0) as number) +
+          expandCaseInsensitive(literal.slice(folded.length)),
+      );
     }
   }
   const first = String.fromCodePoint(literal.codePointAt(0) as number);
@@ -191,7 +198,9 @@ class Translator {
     } else if (rest.startsWith('(?<') && /^\(\?<[A-Za-z_]\w*>/.test(rest)) {
       prefix = (/^\(\?<[A-Za-z_]\w*>/.exec(rest) as RegExpExecArray)[0];
     } else if (rest.startsWith('(?')) {
-      this.fail(`group "${rest.slice(0, 4)}" (atomic groups, inline flags other than "(?i:") is not supported`);
+      this.fail(
+        `group "${rest.slice(0, 4)}" (atomic groups, inline flags other than "(?i:") is not supported`,
+      );
     } else prefix = '(';
     this.i += prefix.length;
     let body = '';
@@ -214,7 +223,8 @@ class Translator {
         this.i++;
       } else if (ch === '\\') {
         const next = this.src[this.i + 1];
-        if (next === undefined || isAsciiAlnum(next)) this.fail('only literal text is supported inside "(?i:...)"');
+        if (next === undefined || isAsciiAlnum(next))
+          this.fail('only literal text is supported inside "(?i:...)"');
         literal += next;
         this.i += 2;
       } else if ('[](){}*+?.^$'.includes(ch)) {
@@ -426,7 +436,11 @@ export function translateOniguruma(pattern: string): RegExp {
   try {
     return new RegExp(source, 'gu');
   } catch (error) {
-    throw new RegexTranslationError(pattern, 0, `translated pattern is not valid JavaScript (${String(error)})`);
+    throw new RegexTranslationError(
+      pattern,
+      0,
+      `translated pattern is not valid JavaScript (${String(error)})`,
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 /** Pre-tokenizer regexes of common tokenizer families, in Oniguruma syntax as `tokenizer.json` stores them. */
 
 /** GPT-2's ByteLevel pre-tokenizer (`use_regex: true`); also StarCoder2's. */
-export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+export const GPT2_PATTERN =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /** cl100k and Llama-3: digits in groups of up to three. */
 export const CL100K_PATTERN =

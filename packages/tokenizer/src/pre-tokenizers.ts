@@ -15,7 +15,6 @@ const SPLIT_BEHAVIORS: readonly SplitBehavior[] = [
   'Contiguous',
 ];
 
-
 /**
  * Splits `text` on the matches of `re` the way HF's `NormalizedString::split` does: the text is cut
  * into alternating match / non-match spans, then the behaviour decides how matches join their neighbours.
@@ -35,7 +34,9 @@ export function splitStage(re: RegExp, behavior: SplitBehavior, invert: boolean)
     };
   }
   return (text) => {
-    const marked = spans(re, text).map(([start, end, isMatch]) => [start, end, invert ? !isMatch : isMatch] as const);
+    const marked = spans(re, text).map(
+      ([start, end, isMatch]) => [start, end, invert ? !isMatch : isMatch] as const,
+    );
     const out: Array<[number, number]> = [];
     if (behavior === 'Removed') {
       for (const [start, end, isMatch] of marked) if (!isMatch) out.push([start, end]);
@@ -100,7 +101,9 @@ export interface ByteLevelOptions {
 }
 
 export function byteLevelStage(options: ByteLevelOptions): PreTokenizerStage {
-  const split = options.useRegex ? splitStage(translateOniguruma(GPT2_PATTERN), 'Isolated', false) : undefined;
+  const split = options.useRegex
+    ? splitStage(translateOniguruma(GPT2_PATTERN), 'Isolated', false)
+    : undefined;
   return (text) => {
     const prefixed = options.addPrefixSpace && !text.startsWith(' ') ? ` ${text}` : text;
     return split ? split(prefixed) : [prefixed];
@@ -139,7 +142,8 @@ export interface ParsedPreTokenizer {
  * the byte alphabet, and a later stage would have to see that alphabet to match HF.
  */
 export function parsePreTokenizer(value: unknown, field: string, reader: FieldReader): ParsedPreTokenizer {
-  if (value === null || value === undefined) return { stage: chain([]), scanner: undefined, byteLevel: false };
+  if (value === null || value === undefined)
+    return { stage: chain([]), scanner: undefined, byteLevel: false };
   const flat: Array<{ config: Record<string, unknown>; field: string }> = [];
   const collect = (v: unknown, f: string): void => {
     const config = reader.object(v, f);
@@ -155,7 +159,8 @@ export function parsePreTokenizer(value: unknown, field: string, reader: FieldRe
   let byteLevel = false;
   flat.forEach(({ config, field: f }, k) => {
     const type = reader.type(config, f);
-    if (byteLevel) reader.unsupported(`${f}.type`, `"${type}" after a ByteLevel pre-tokenizer is not supported`);
+    if (byteLevel)
+      reader.unsupported(`${f}.type`, `"${type}" after a ByteLevel pre-tokenizer is not supported`);
     switch (type) {
       case 'ByteLevel': {
         const options = {
@@ -169,7 +174,10 @@ export function parsePreTokenizer(value: unknown, field: string, reader: FieldRe
         }
         byteLevel = true;
         if (k !== flat.length - 1) {
-          reader.unsupported(`${flat[k + 1]?.field}.type`, 'a pre-tokenizer after ByteLevel is not supported');
+          reader.unsupported(
+            `${flat[k + 1]?.field}.type`,
+            'a pre-tokenizer after ByteLevel is not supported',
+          );
         }
         break;
       }

@@ -134,7 +134,8 @@ function cl100kScanner(maxDigits: number): Scanner {
     }
     if (cls & NUMBER) {
       let end = i;
-      for (let k = 0; k < maxDigits && end < text.length && classAt(table, text, end) & NUMBER; k++) end += width(text, end);
+      for (let k = 0; k < maxDigits && end < text.length && classAt(table, text, end) & NUMBER; k++)
+        end += width(text, end);
       return end;
     }
     const otherStart = c === 0x20 && classAt(table, text, i + 1) === 0 ? i + 1 : i;

@@ -7,7 +7,7 @@ export type TokenBytes = (id: number, position: number) => Uint8Array;
  * `flush` return equals `decode` of all the ids.
  */
 export class DecodeStream {
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private position = 0;
   constructor(private readonly bytesOf: TokenBytes) {}
 

@@ -19,8 +19,8 @@ export interface DecodeOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const utf8Decoder = new TextDecoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function isValidUtf8(bytes: Uint8Array): boolean {
   try {
@@ -115,12 +115,19 @@ export class Tokenizer {
     );
     this.tokenTexts = this.tokenBytesTable.map((bytes) => {
       if (bytes === undefined) return undefined;
-      return completePrefixLength(bytes) === bytes.length && isValidUtf8(bytes) ? utf8Decoder.decode(bytes) : null;
+      return completePrefixLength(bytes) === bytes.length && isValidUtf8(bytes)
+        ? utf8Decoder.decode(bytes)
+        : null;
     });
     for (const ids of [parts.template.prefix, parts.template.suffix]) {
       for (const id of ids) {
         if (this.tokenBytesTable[id] === undefined) {
-          throw new TokenizerConfigError('CONFIG_INVALID', 'post_processor', `special token id ${id} is not in the vocabulary`, file);
+          throw new TokenizerConfigError(
+            'CONFIG_INVALID',
+            'post_processor',
+            `special token id ${id} is not in the vocabulary`,
+            file,
+          );
         }
       }
     }
@@ -137,9 +144,15 @@ export class Tokenizer {
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new TokenizerConfigError('FILE_UNREADABLE', '', `cannot read file (${(error as Error).message})`, path, {
-        cause: error,
-      });
+      throw new TokenizerConfigError(
+        'FILE_UNREADABLE',
+        '',
+        `cannot read file (${(error as Error).message})`,
+        path,
+        {
+          cause: error,
+        },
+      );
     }
     return new Tokenizer(parseJsonText(text, path), path);
   }
@@ -170,13 +183,25 @@ export class Tokenizer {
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     checkIdArray(ids);
     const skipSpecial = options.skipSpecialTokens ?? false;
-    const texts = this.tokenTexts;
+    const texts = skipSpecial ? this.tokenTextsWithoutSpecial() : this.tokenTexts;
     let text = '';
-    let pending: number[] | undefined;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
       const whole = texts[id];
-      // `id >>> 0 !== id` rejects strings, fractions and negatives, which would otherwise index the table.
+      // `id >>> 0 === id` keeps strings and fractions from indexing the table.
+      if (typeof whole === 'string' && id >>> 0 === id) text += whole;
+      else return text + this.decodeFrom(ids, i, skipSpecial);
+    }
+    return text;
+  }
+
+  /** The slow path of `decode` from position `start`: validates ids and joins bytes across split characters. */
+  private decodeFrom(ids: ArrayLike<number>, start: number, skipSpecial: boolean): string {
+    let text = '';
+    let pending: number[] | undefined;
+    for (let i = start; i < ids.length; i++) {
+      const id = ids[i] as number;
+      const whole = this.tokenTexts[id];
       if (whole === undefined || id >>> 0 !== id) throw new UnknownTokenIdError(id, i, this.vocabSize);
       if (skipSpecial && this.special[id] === 1) continue;
       if (pending === undefined && whole !== null) {
@@ -193,6 +218,13 @@ export class Tokenizer {
     }
     if (pending !== undefined) text += utf8Decoder.decode(Uint8Array.from(pending));
     return text;
+  }
+
+  private textsWithoutSpecial: (string | null | undefined)[] | undefined;
+  /** `tokenTexts` with special tokens as empty strings, for `skipSpecialTokens`. */
+  private tokenTextsWithoutSpecial(): (string | null | undefined)[] {
+    this.textsWithoutSpecial ??= this.tokenTexts.map((t, id) => (this.special[id] === 1 ? '' : t));
+    return this.textsWithoutSpecial;
   }
 
   /** The bytes that `ids` decode to, before UTF-8 decoding. */
@@ -220,7 +252,9 @@ export class Tokenizer {
 
   /** A decoder for ids arriving one at a time; never splits a UTF-8 character. */
   createDecodeStream(options: DecodeOptions = {}): DecodeStream {
-    return new DecodeStream((id, position) => this.streamBytes(id, position, options.skipSpecialTokens ?? false));
+    return new DecodeStream((id, position) =>
+      this.streamBytes(id, position, options.skipSpecialTokens ?? false),
+    );
   }
 
   /**
@@ -238,7 +272,9 @@ export class Tokenizer {
 
   /** `lineAnchors` for ids arriving one at a time: `push` returns anchors of lines it closes. */
   createLineAnchorStream(options: DecodeOptions = {}): LineAnchorStream {
-    return new LineAnchorStream((id, position) => this.streamBytes(id, position, options.skipSpecialTokens ?? false));
+    return new LineAnchorStream((id, position) =>
+      this.streamBytes(id, position, options.skipSpecialTokens ?? false),
+    );
   }
 
   /** The `tokenizer.json` this tokenizer was loaded from. */
@@ -310,6 +346,8 @@ export function parseJsonText(text: string, file: string): unknown {
       where = ` at line ${line}, column ${column}`;
     } else if (text.trim().length === 0) where = ' (the file is empty)';
     else where = ' (the file looks truncated)';
-    throw new TokenizerConfigError('JSON_MALFORMED', '', `not valid JSON${where}: ${message}`, file, { cause: error });
+    throw new TokenizerConfigError('JSON_MALFORMED', '', `not valid JSON${where}: ${message}`, file, {
+      cause: error,
+    });
   }
 }

@@ -1,9 +1,9 @@
 import { BYTE_TO_CHAR, utf8 } from './byte-level.js';
 import { describeType, TokenizerInputError } from './errors.js';
+import { type FlavourName, flavour } from './flavours.js';
 import { FieldReader } from './json-fields.js';
 import { parseNormalizer } from './normalizers.js';
 import { parsePreTokenizer } from './pre-tokenizers.js';
-import { type FlavourName, flavour } from './flavours.js';
 import { Tokenizer } from './tokenizer.js';
 
 export interface TrainProgress {
@@ -38,14 +38,17 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
   const specialTokens = [...(options.specialTokens ?? [])];
   const minFrequency = options.minFrequency ?? 2;
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < 256 + specialTokens.length) {
-    throw new TokenizerInputError(`vocabSize must be an integer of at least ${256 + specialTokens.length}, got ${String(options.vocabSize)}`);
+    throw new TokenizerInputError(
+      `vocabSize must be an integer of at least ${256 + specialTokens.length}, got ${String(options.vocabSize)}`,
+    );
   }
-  if (options.vocabSize > PAIR_SHIFT) throw new TokenizerInputError(`vocabSize must be at most ${PAIR_SHIFT}`);
+  if (options.vocabSize > PAIR_SHIFT)
+    throw new TokenizerInputError(`vocabSize must be at most ${PAIR_SHIFT}`);
   const named = typeof options.preTokenizer === 'string' || options.preTokenizer === undefined;
   const base = flavour(named ? ((options.preTokenizer as FlavourName | undefined) ?? 'qwen2') : 'gpt2');
   const normalizerJson = named ? base.normalizer : null;
   const preTokenizerJson = named ? base.preTokenizer : (options.preTokenizer as Record<string, unknown>);
-  const reader = new FieldReader('trainBpe options');
+  const reader: FieldReader = new FieldReader('trainBpe options');
   const normalize = parseNormalizer(normalizerJson, 'normalizer', reader);
   const pre = parsePreTokenizer(preTokenizerJson, 'preTokenizer', reader);
   if (!pre.byteLevel) reader.unsupported('preTokenizer', 'must end with a ByteLevel pre-tokenizer');
@@ -54,9 +57,11 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
   const total = Array.isArray(corpus) ? corpus.length : undefined;
   let documents = 0;
   for (const doc of corpus) {
-    if (typeof doc !== 'string') throw new TokenizerInputError(`corpus document ${documents} is ${describeType(doc)}, not a string`);
+    if (typeof doc !== 'string')
+      throw new TokenizerInputError(`corpus document ${documents} is ${describeType(doc)}, not a string`);
     const text = normalize ? normalize(doc.toWellFormed()) : doc.toWellFormed();
-    for (const piece of pre.stage(text)) if (piece.length > 0) wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
+    for (const piece of pre.stage(text))
+      if (piece.length > 0) wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
     documents++;
     if (documents % 1000 === 0) options.onProgress?.({ phase: 'count', done: documents, total });
   }
@@ -88,12 +93,16 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
     pairCounts.set(key, (pairCounts.get(key) ?? 0) + delta);
     if (delta > 0) {
       let set = pairWords.get(key);
-      if (!set) pairWords.set(key, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        pairWords.set(key, set);
+      }
       set.add(wordIndex);
     }
   };
   words.forEach((word, w) => {
-    for (let k = 0; k + 1 < word.length; k++) addPair((word[k] as number) * PAIR_SHIFT + (word[k + 1] as number), w, counts[w] as number);
+    for (let k = 0; k + 1 < word.length; k++)
+      addPair((word[k] as number) * PAIR_SHIFT + (word[k + 1] as number), w, counts[w] as number);
   });
 
   const heap = new PairHeap();
@@ -108,7 +117,7 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
       if (current > 0) heap.push(current, key);
       continue;
     }
-    if (count < minFrequency || count <= 0) break;
+    if (count < minFrequency) break;
     const left = Math.floor(key / PAIR_SHIFT);
     const right = key % PAIR_SHIFT;
     const merged = tokens.length;
@@ -157,13 +166,15 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
       const c = pairCounts.get(p) ?? 0;
       if (c > 0) heap.push(c, p);
     }
-    if (merges.length % 100 === 0) options.onProgress?.({ phase: 'merge', done: merges.length, total: budget });
+    if (merges.length % 100 === 0)
+      options.onProgress?.({ phase: 'merge', done: merges.length, total: budget });
   }
   options.onProgress?.({ phase: 'merge', done: merges.length, total: budget });
 
+  // Special tokens are in the model vocabulary too (as HF's trainer does), which pins their ids.
   const vocab: Record<string, number> = {};
   tokens.forEach((t, id) => {
-    if (id >= specialTokens.length) vocab[t] = id;
+    vocab[t] = id;
   });
   return Tokenizer.fromJSON({
     version: '1.0',

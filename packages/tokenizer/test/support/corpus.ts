@@ -34,10 +34,14 @@ const MAX_FILE_BYTES = 200_000;
 
 function pythonStdlib(): string | undefined {
   try {
-    const out = execFileSync('python3', ['-I', '-S', '-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSync(
+      'python3',
+      ['-I', '-S', '-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     return out.trim() || undefined;
   } catch {
     return undefined;
@@ -66,9 +70,19 @@ export function buildCodeCorpus(targetBytes = 5_500_000): Corpus {
   const sources: Source[] = [
     { language: 'python', root: pythonStdlib(), extensions: ['.py'], budget: 0.3 },
     { language: 'typescript', root: packageDir('@types/node'), extensions: ['.d.ts'], budget: 0.25 },
-    { language: 'typescript', root: packageDir('typescript') && join(packageDir('typescript') as string, 'lib'), extensions: ['.d.ts'], budget: 0.1 },
+    {
+      language: 'typescript',
+      root: packageDir('typescript') && join(packageDir('typescript') as string, 'lib'),
+      extensions: ['.d.ts'],
+      budget: 0.1,
+    },
     { language: 'javascript', root: packageDir('vitest'), extensions: ['.js', '.mjs'], budget: 0.2 },
-    { language: 'c', root: existsSync('/usr/include') ? '/usr/include' : undefined, extensions: ['.h'], budget: 0.2 },
+    {
+      language: 'c',
+      root: existsSync('/usr/include') ? '/usr/include' : undefined,
+      extensions: ['.h'],
+      budget: 0.2,
+    },
     { language: 'markdown', root: packageDir('vite'), extensions: ['.md'], budget: 0.02 },
     { language: 'javascript', root: packageDir('gpt-tokenizer'), extensions: ['.js'], budget: 0.1 },
   ];

@@ -50,7 +50,7 @@ export function seededRandom(seed: number): () => number {
 const ALPHABET = [
   ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
   ...' \t\n\r\u000b\u000c\u0085\u00a0\u1680\u2000\u2028\u2029\u202f\u3000\ufeff',
-  ..."'\"`!?.,;:-_+=*/\\|&^%$#@~()[]{}<>",
+  ...'\'"`!?.,;:-_+=*/\\|&^%$#@~()[]{}<>',
   ...'éüßſKİıΣσςЖж中文字日本한국',
   '😀',
   '👍🏽',

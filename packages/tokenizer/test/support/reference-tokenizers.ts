@@ -61,7 +61,11 @@ export function mergesFromRanks(ranks: Map<string, number>): Array<[string, stri
         }
       }
       if (best < 0 || bestRank >= rank) break;
-      parts = [...parts.slice(0, best), (parts[best] as string) + (parts[best + 1] as string), ...parts.slice(best + 2)];
+      parts = [
+        ...parts.slice(0, best),
+        (parts[best] as string) + (parts[best + 1] as string),
+        ...parts.slice(best + 2),
+      ];
     }
     if (parts.length === 2) merges.push([parts[0] as string, parts[1] as string, rank]);
   }
@@ -123,7 +127,11 @@ export const REFERENCE_TOKENIZERS: readonly ReferenceTokenizerSpec[] = [
     addedTokens: [
       { id: 100256, content: '<|begin_of_text|>', special: true },
       { id: 100257, content: '<|end_of_text|>', special: true },
-      ...Array.from({ length: 8 }, (_, k) => ({ id: 100258 + k, content: `<|reserved_special_token_${k}|>`, special: true })),
+      ...Array.from({ length: 8 }, (_, k) => ({
+        id: 100258 + k,
+        content: `<|reserved_special_token_${k}|>`,
+        special: true,
+      })),
     ],
   },
   {
@@ -168,7 +176,12 @@ export function buildReferenceJson(spec: ReferenceTokenizerSpec): Record<string,
   for (const [token, rank] of ranks) vocab[byteLevel(token)] = rank;
   const merges = mergesFromRanks(ranks);
   const f = FLAVOURS[spec.flavour];
-  const byteLevelProcessor = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true };
+  const byteLevelProcessor = {
+    type: 'ByteLevel',
+    add_prefix_space: true,
+    trim_offsets: false,
+    use_regex: true,
+  };
   const bosId = spec.addedTokens.find((t) => t.content === spec.bos)?.id;
   return {
     version: '1.0',
@@ -194,7 +207,10 @@ export function buildReferenceJson(spec: ReferenceTokenizerSpec): Record<string,
               byteLevelProcessor,
               {
                 type: 'TemplateProcessing',
-                single: [{ SpecialToken: { id: spec.bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+                single: [
+                  { SpecialToken: { id: spec.bos, type_id: 0 } },
+                  { Sequence: { id: 'A', type_id: 0 } },
+                ],
                 pair: [
                   { SpecialToken: { id: spec.bos, type_id: 0 } },
                   { Sequence: { id: 'A', type_id: 0 } },
@@ -221,7 +237,14 @@ export function buildReferenceJson(spec: ReferenceTokenizerSpec): Record<string,
   };
 }
 
-const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'reference-tokenizers');
+const CACHE_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'node_modules',
+  '.cache',
+  'reference-tokenizers',
+);
 
 /**
  * The path of the reference `tokenizer.json` for `spec`, built on first use and cached under

@@ -1,4 +1,5 @@
-import { defineConfig, mergeConfig, type ViteUserConfig } from 'vitest/config';
+// Plain JavaScript: vite loads config dependencies from node_modules without transpiling them.
+import { defineConfig, mergeConfig } from 'vitest/config';
 
 /** Workspace packages export `@linewise/source` -> `src/*.ts`, so tests never need a build. */
 const conditions = ['@linewise/source', 'module', 'node', 'development|production'];
@@ -10,12 +11,15 @@ export const preset = defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The JSON report lets CI print one "N passed, N failed" line for the whole workspace.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });
 
-export function linewiseVitest(overrides: ViteUserConfig = {}): ViteUserConfig {
+/** The shared preset merged with a package's own settings. */
+export function linewiseVitest(overrides = {}) {
   return mergeConfig(preset, overrides);
 }
