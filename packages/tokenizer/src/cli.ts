@@ -55,7 +55,7 @@ Prints tokens, bytes and bytes per token for each file and in total, and the enc
 
 Options:
   --out FILE              where to write tokenizer.json (default: runs/tokenizer/tokenizer.json)
-  --vocab-size N          final vocabulary size, special tokens and 256 bytes included (default 4096)
+  --vocab-size N          final vocabulary size, special tokens and 256 bytes included (default 2048)
   --min-frequency N       a pair must occur at least N times to be merged (default 2)
   --special TOKEN         add a special token (repeatable; default <|endoftext|>)
   --pre-tokenizer NAME    ${FLAVOUR_NAMES.join(' | ')} (default qwen2)
@@ -199,7 +199,7 @@ function trainCommand(args: string[]): void {
     allowPositionals: true,
     options: {
       out: { type: 'string', default: join('runs', 'tokenizer', 'tokenizer.json') },
-      'vocab-size': { type: 'string', default: '4096' },
+      'vocab-size': { type: 'string', default: '2048' },
       'min-frequency': { type: 'string', default: '2' },
       special: { type: 'string', multiple: true },
       'pre-tokenizer': { type: 'string', default: 'qwen2' },
