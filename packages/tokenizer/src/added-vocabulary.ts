@@ -1,4 +1,5 @@
 import type { Normalize } from './normalizers.js';
+import { WORD } from './oniguruma.js';
 
 export interface AddedToken {
   id: number;
@@ -14,7 +15,7 @@ export interface AddedToken {
 /** A piece of input: either text still to be tokenized, or an added token already recognised. */
 export type Segment = { text: string; id?: undefined } | { text?: undefined; id: number };
 
-const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\u00b2\u00b3\u00b9\u00bc-\u00be]/u;
+const WORD_CHAR = new RegExp(WORD, 'v');
 const WHITESPACE = /\p{White_Space}/u;
 
 /**

@@ -11,9 +11,14 @@
  * - `\h` is a hex digit; `{,n}` means `{0,n}`; `(?i:...)` applies Unicode case folding, including
  *   multi-character folds (`(?i:ss)` matches `ß`). Node 20 has no inline modifiers, so case-insensitive
  *   literals are expanded into character classes.
+ * - Oniguruma's Unicode tables are older than Node's: code points assigned since are unassigned
+ *   to it (in no category). Every property is translated minus those (`[\p{L}--[...]]`, which needs
+ *   the `v` flag), from the table in unicode-lag.ts.
  * Constructs with no faithful translation (atomic groups, possessive quantifiers, class set
  * operations, ...) raise an error naming the construct instead of silently matching differently.
  */
+
+import { UNASSIGNED_IN_ONIGURUMA } from './unicode-lag.js';
 
 export class RegexTranslationError extends Error {
   constructor(
@@ -26,21 +31,83 @@ export class RegexTranslationError extends Error {
   }
 }
 
+/** Class members of the code points Oniguruma does not know yet. */
+const LAG = UNASSIGNED_IN_ONIGURUMA.map(([a, b]) =>
+  a === b ? `\\u{${a.toString(16)}}` : `\\u{${a.toString(16)}}-\\u{${b.toString(16)}}`,
+).join('');
+
+/** Whether Node assigns `cp` while Oniguruma sees it as unassigned. */
+export function isUnassignedInOniguruma(cp: number): boolean {
+  let lo = 0;
+  let hi = UNASSIGNED_IN_ONIGURUMA.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = UNASSIGNED_IN_ONIGURUMA[mid] as readonly [number, number];
+    if (cp < a) hi = mid - 1;
+    else if (cp > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+/** A nested class: the members (class syntax) as Oniguruma's Unicode version sees them. */
+function known(members: string): string {
+  return `[[${members}]--[${LAG}]]`;
+}
+
+/**
+ * Code points whose category changed between Oniguruma's Unicode and Node's, with the properties
+ * that hold them only in Oniguruma and only in Node. U+0295 moved from Ll to Lo in Unicode 16.
+ */
+const CATEGORY_MOVES: ReadonlyArray<{
+  cp: number;
+  onlyOniguruma: readonly string[];
+  onlyNode: readonly string[];
+}> = [
+  {
+    cp: 0x295,
+    onlyOniguruma: ['Ll', 'Lowercase_Letter', 'LC', 'Cased_Letter', 'Lowercase', 'Lower'],
+    onlyNode: ['Lo', 'Other_Letter'],
+  },
+];
+
+/**
+ * `\p{name}` / `\P{name}` as Oniguruma sees it: code points it does not know yet are in no
+ * category (so `\P{...}` and `\p{Cn}` hold them), and moved code points sit where it had them.
+ */
+function property(name: string, negated: boolean): string {
+  if (name === 'Any') return negated ? '[^\\p{Any}]' : '\\p{Any}';
+  if (name === 'White_Space') return negated ? '\\P{White_Space}' : '\\p{White_Space}';
+  let add = '';
+  let remove = LAG;
+  if (['Cn', 'Unassigned', 'C', 'Other'].includes(name)) {
+    add = LAG;
+    remove = '';
+  }
+  for (const move of CATEGORY_MOVES) {
+    if (move.onlyOniguruma.includes(name)) add += codePointEscape(move.cp);
+    if (move.onlyNode.includes(name)) remove += codePointEscape(move.cp);
+  }
+  const members = remove ? `[\\p{${name}}${add}]--[${remove}]` : `\\p{${name}}${add}`;
+  return `[${negated ? '^' : ''}${members}]`;
+}
+
 // Oniguruma's word class also takes the Latin-1 digits and fractions ² ³ ¹ ¼ ½ ¾ (its Latin-1 ctype table).
-const WORD_CLASS_BODY = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u{b2}\\u{b3}\\u{b9}\\u{bc}-\\u{be}';
-const WORD = `[${WORD_CLASS_BODY}]`;
-const NOT_WORD = `[^${WORD_CLASS_BODY}]`;
+const WORD_MEMBERS = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u{b2}\\u{b3}\\u{b9}\\u{bc}-\\u{be}';
+/** Oniguruma's `\w` as a class (v flag). */
+export const WORD = known(WORD_MEMBERS);
+const NOT_WORD = `[^[${WORD_MEMBERS}]--[${LAG}]]`;
 
 const POSIX_CLASSES: Record<string, string> = {
-  alpha: '\\p{Alphabetic}',
-  digit: '\\p{Nd}',
-  alnum: '\\p{Alphabetic}\\p{Nd}',
-  upper: '\\p{Uppercase}',
-  lower: '\\p{Lowercase}',
+  alpha: property('Alphabetic', false),
+  digit: property('Nd', false),
+  alnum: `${property('Alphabetic', false)}${property('Nd', false)}`,
+  upper: property('Uppercase', false),
+  lower: property('Lowercase', false),
   space: '\\p{White_Space}',
-  punct: '\\p{P}\\p{S}',
+  punct: `${property('P', false)}${property('S', false)}`,
   xdigit: '0-9A-Fa-f',
-  word: WORD_CLASS_BODY,
+  word: WORD,
   cntrl: '\\p{Cc}',
   blank: '\\p{Zs}\\t',
 };
@@ -289,7 +356,7 @@ class Translator {
         if (!m) this.fail('bad \\p{...} escape');
         this.i += m[0].length;
         const negated = (next === 'P') !== (m[1] === '^');
-        return { token: `\\${negated ? 'P' : 'p'}{${unicodePropertyName(m[2] as string, this)}}` };
+        return { token: property(unicodePropertyName(m[2] as string, this), negated) };
       }
       default:
         if (isAsciiAlnum(next)) return { token: `\\${next}` };
@@ -299,46 +366,10 @@ class Translator {
 
   private escapeOutsideClass(): string {
     const next = this.src[this.i + 1];
-    switch (next) {
-      case 's':
-        this.i += 2;
-        return '\\p{White_Space}';
-      case 'S':
-        this.i += 2;
-        return '\\P{White_Space}';
-      case 'd':
-        this.i += 2;
-        return '\\p{Nd}';
-      case 'D':
-        this.i += 2;
-        return '\\P{Nd}';
-      case 'w':
-        this.i += 2;
-        return WORD;
-      case 'W':
-        this.i += 2;
-        return NOT_WORD;
-      case 'h':
-        this.i += 2;
-        return '[0-9A-Fa-f]';
-      case 'H':
-        this.i += 2;
-        return '[^0-9A-Fa-f]';
-      case 'b':
-        this.i += 2;
-        return `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`;
-      case 'B':
-        this.i += 2;
-        return `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`;
-      case 'A':
-        this.i += 2;
-        return '^';
-      case 'z':
-        this.i += 2;
-        return '$';
-      case 'Z':
-        this.i += 2;
-        return '(?=\\n?$)';
+    const simple = next === undefined ? undefined : OUTSIDE_CLASS_ESCAPES[next];
+    if (simple !== undefined) {
+      this.i += 2;
+      return simple;
     }
     if (next !== undefined && /[1-9]/.test(next)) {
       this.i += 2;
@@ -347,10 +378,15 @@ class Translator {
     const at = this.i;
     const parsed = this.escapeCommon();
     if ('literal' in parsed) return codePointEscape(parsed.literal);
-    if (parsed.token.startsWith('\\p') || parsed.token.startsWith('\\P')) return parsed.token;
+    if (parsed.token.startsWith('\\p') || parsed.token.startsWith('[')) return parsed.token;
     this.fail(`escape "${parsed.token}" is not supported`, at);
   }
 
+  /**
+   * A class in the `v` flag's syntax: every literal that is not a letter or digit is escaped (the
+   * `v` flag reserves many), properties become nested classes, and `-` is a range only between two
+   * literals (elsewhere it is a literal, as in Oniguruma).
+   */
   private characterClass(): string {
     const start = this.i;
     this.i++;
@@ -360,6 +396,7 @@ class Translator {
       this.i++;
     }
     let first = true;
+    let previousLiteral = false;
     while (this.i < this.src.length) {
       const ch = this.src[this.i] as string;
       if (ch === ']' && !first) {
@@ -370,48 +407,87 @@ class Translator {
       if (ch === '[') {
         const posix = /^\[:(\^?)([a-z]+):\]/.exec(this.src.slice(this.i));
         if (!posix) this.fail('nested character classes are not supported');
-        const body = POSIX_CLASSES[posix[2] as string];
-        if (body === undefined || posix[1] === '^') this.fail(`POSIX class "${posix[0]}" is not supported`);
-        out += body;
+        const members = POSIX_CLASSES[posix[2] as string];
+        if (members === undefined || posix[1] === '^')
+          this.fail(`POSIX class "${posix[0]}" is not supported`);
+        out += `[${members}]`;
         this.i += posix[0].length;
+        previousLiteral = false;
         continue;
       }
       if (ch === '&' && this.src[this.i + 1] === '&') this.fail('class intersection "&&" is not supported');
+      if (ch === '-') {
+        const next = this.src[this.i + 1];
+        const rangeEnd =
+          next !== undefined &&
+          next !== ']' &&
+          next !== '[' &&
+          !(next === '\\' && isClassEscape(this.src[this.i + 2]));
+        out += previousLiteral && rangeEnd ? '-' : codePointEscape(0x2d);
+        previousLiteral = false;
+        this.i++;
+        continue;
+      }
       if (ch === '\\') {
         const next = this.src[this.i + 1];
-        const simple: Record<string, string> = {
-          s: '\\p{White_Space}',
-          S: '\\P{White_Space}',
-          d: '\\p{Nd}',
-          D: '\\P{Nd}',
-          w: WORD_CLASS_BODY,
-          h: '0-9A-Fa-f',
-        };
-        if (next !== undefined && simple[next] !== undefined) {
-          out += simple[next];
+        const simple = next === undefined ? undefined : INSIDE_CLASS_ESCAPES[next];
+        if (simple !== undefined) {
+          out += simple;
           this.i += 2;
+          previousLiteral = false;
           continue;
         }
         const at = this.i;
         const parsed = this.escapeCommon();
-        if ('literal' in parsed) out += codePointEscape(parsed.literal);
-        else if (parsed.token.startsWith('\\p') || parsed.token.startsWith('\\P')) out += parsed.token;
-        else this.fail(`escape "${parsed.token}" inside a class is not supported`, at);
-        continue;
-      }
-      if (ch === '-') {
-        out += '-';
-        this.i++;
+        if ('literal' in parsed) {
+          out += codePointEscape(parsed.literal);
+          previousLiteral = true;
+        } else if (parsed.token.startsWith('\\p') || parsed.token.startsWith('[')) {
+          out += parsed.token;
+          previousLiteral = false;
+        } else this.fail(`escape "${parsed.token}" inside a class is not supported`, at);
         continue;
       }
       const cp = this.src.codePointAt(this.i) as number;
-      const s = String.fromCodePoint(cp);
-      this.i += s.length;
-      out += /[\]\\^/[{}()|]/.test(s) ? codePointEscape(cp) : s;
+      const literal = String.fromCodePoint(cp);
+      this.i += literal.length;
+      out += /^[0-9A-Za-z]$/.test(literal) || cp > 0x7f ? literal : codePointEscape(cp);
+      previousLiteral = true;
     }
     this.fail('unterminated character class', start);
   }
 }
+
+/** Escapes that stand for a set of characters (not one literal) inside a class. */
+function isClassEscape(ch: string | undefined): boolean {
+  return ch !== undefined && 'sSdDwWhHpP'.includes(ch);
+}
+
+const OUTSIDE_CLASS_ESCAPES: Record<string, string> = {
+  s: '\\p{White_Space}',
+  S: '\\P{White_Space}',
+  d: property('Nd', false),
+  D: property('Nd', true),
+  w: WORD,
+  W: NOT_WORD,
+  h: '[0-9A-Fa-f]',
+  H: '[^0-9A-Fa-f]',
+  b: `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`,
+  B: `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`,
+  A: '^',
+  z: '$',
+  Z: '(?=\\n?$)',
+};
+
+const INSIDE_CLASS_ESCAPES: Record<string, string> = {
+  s: '\\p{White_Space}',
+  S: '\\P{White_Space}',
+  d: property('Nd', false),
+  D: property('Nd', true),
+  w: WORD,
+  W: NOT_WORD,
+  h: '0-9A-Fa-f',
+};
 
 const GENERAL_CATEGORY_TEST = (name: string): boolean => {
   try {
@@ -430,11 +506,11 @@ function unicodePropertyName(name: string, translator: Translator): string {
   return translator.fail(`unknown Unicode property "${name}"`);
 }
 
-/** Translates an Oniguruma pattern to a global, Unicode-mode JavaScript RegExp. */
+/** Translates an Oniguruma pattern to a global JavaScript RegExp with the `v` (Unicode sets) flag. */
 export function translateOniguruma(pattern: string): RegExp {
   const source = new Translator(pattern).translate();
   try {
-    return new RegExp(source, 'gu');
+    return new RegExp(source, 'gv');
   } catch (error) {
     throw new RegexTranslationError(
       pattern,

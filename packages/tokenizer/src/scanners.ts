@@ -1,3 +1,4 @@
+import { isUnassignedInOniguruma } from './oniguruma.js';
 import { CL100K_PATTERN, GPT2_PATTERN, QWEN2_PATTERN } from './patterns.js';
 
 /**
@@ -14,7 +15,10 @@ const NUMBER = 2;
 const SPACE = 4;
 
 let bmpClasses: Uint8Array | undefined;
-/** Unicode class bits (letter, number, White_Space) of every BMP code unit, built on first use. */
+/**
+ * Unicode class bits (letter, number, White_Space) of every BMP code unit, built on first use, as
+ * Oniguruma's Unicode version has them (code points it does not know yet are in no class).
+ */
 function classes(): Uint8Array {
   if (bmpClasses) return bmpClasses;
   const table = new Uint8Array(0x10000);
@@ -22,7 +26,7 @@ function classes(): Uint8Array {
   const number = /\p{N}/u;
   const space = /\p{White_Space}/u;
   for (let c = 0; c < 0x10000; c++) {
-    if (c >= 0xd800 && c < 0xe000) continue;
+    if ((c >= 0xd800 && c < 0xe000) || isUnassignedInOniguruma(c)) continue;
     const ch = String.fromCharCode(c);
     table[c] = (letter.test(ch) ? LETTER : 0) | (number.test(ch) ? NUMBER : 0) | (space.test(ch) ? SPACE : 0);
   }
@@ -39,7 +43,7 @@ function classAt(table: Uint8Array, text: string, i: number): number {
   if (c < 0xd800 || c >= 0xe000) return table[c] ?? 0;
   if (Number.isNaN(c)) return 0;
   const cp = text.codePointAt(i) as number;
-  if (cp < 0x10000) return 0;
+  if (cp < 0x10000 || isUnassignedInOniguruma(cp)) return 0;
   const ch = String.fromCodePoint(cp);
   return (astralLetter.test(ch) ? LETTER : 0) | (astralNumber.test(ch) ? NUMBER : 0);
 }
