@@ -320,23 +320,9 @@ class Translator {
     const next = this.src[this.i + 1];
     if (next === undefined) this.fail('trailing backslash');
     this.i += 2;
+    const literal = LITERAL_ESCAPES[next];
+    if (literal !== undefined) return { literal };
     switch (next) {
-      case 'n':
-        return { literal: 0x0a };
-      case 'r':
-        return { literal: 0x0d };
-      case 't':
-        return { literal: 0x09 };
-      case 'f':
-        return { literal: 0x0c };
-      case 'v':
-        return { literal: 0x0b };
-      case 'a':
-        return { literal: 0x07 };
-      case 'e':
-        return { literal: 0x1b };
-      case '0':
-        return { literal: 0 };
       case 'x': {
         if (this.src[this.i] === '{') {
           const end = this.src.indexOf('}', this.i);
@@ -457,6 +443,17 @@ class Translator {
     this.fail('unterminated character class', start);
   }
 }
+
+const LITERAL_ESCAPES: Record<string, number> = {
+  n: 0x0a,
+  r: 0x0d,
+  t: 0x09,
+  f: 0x0c,
+  v: 0x0b,
+  a: 0x07,
+  e: 0x1b,
+  '0': 0,
+};
 
 /** Escapes that stand for a set of characters (not one literal) inside a class. */
 function isClassEscape(ch: string | undefined): boolean {

@@ -5,6 +5,7 @@ import { FieldReader } from './json-fields.js';
 import { parseNormalizer } from './normalizers.js';
 import { parsePreTokenizer } from './pre-tokenizers.js';
 import { Tokenizer } from './tokenizer.js';
+import { byteLevelBpeJson } from './tokenizer-json.js';
 
 export interface TrainProgress {
   phase: 'count' | 'merge';
@@ -176,36 +177,23 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
   tokens.forEach((t, id) => {
     vocab[t] = id;
   });
-  return Tokenizer.fromJSON({
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: specialTokens.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: normalizerJson,
-    pre_tokenizer: preTokenizerJson,
-    post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
+  return Tokenizer.fromJSON(
+    byteLevelBpeJson({
       vocab,
       merges,
-    },
-  });
+      normalizer: normalizerJson,
+      preTokenizer: preTokenizerJson,
+      addedTokens: specialTokens.map((content, id) => ({
+        id,
+        content,
+        singleWord: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      })),
+    }),
+  );
 }
 
 /** Max-heap on (count, then smaller pair key). */

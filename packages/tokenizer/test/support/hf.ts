@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { BYTE_TO_CHAR } from '../../src/byte-level.js';
+import { byteLevelBpeJson } from '../../src/tokenizer-json.js';
 
 /**
  * The official Hugging Face implementation (`tokenizers` on npm, Rust through N-API): the reference
@@ -35,32 +37,21 @@ export function hfPreTokenize(preTokenizer: Record<string, unknown>, text: strin
 /** The smallest valid byte-level BPE tokenizer.json (256 byte tokens, no merges), with overrides. */
 export function minimalTokenizerJson(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  let next = 256;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    vocab[String.fromCharCode(printable ? b : next++)] = b;
-  }
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
+  BYTE_TO_CHAR.forEach((ch, b) => {
+    vocab[ch] = b;
+  });
+  const base = byteLevelBpeJson({
+    vocab,
+    merges: [],
     normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    preTokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    postProcessor: null,
+  });
+  return {
+    ...base,
     ...overrides,
     model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: [],
+      ...(base.model as Record<string, unknown>),
       ...((overrides.model as Record<string, unknown> | undefined) ?? {}),
     },
   };

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BYTE_TO_CHAR } from '../../src/byte-level.js';
 import { FLAVOURS, type FlavourName, Tokenizer } from '../../src/index.js';
+import { byteLevelBpeJson } from '../../src/tokenizer-json.js';
 
 /**
  * Builds Hugging Face `tokenizer.json` files from the tiktoken rank files shipped in the
@@ -24,16 +26,6 @@ export function readTiktokenRanks(name: RankFile): Map<string, number> {
   }
   return ranks;
 }
-
-const BYTE_TO_CHAR: string[] = (() => {
-  const table: string[] = [];
-  let next = 256;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    table.push(String.fromCharCode(printable ? b : next++));
-  }
-  return table;
-})();
 
 function byteLevel(binary: string): string {
   let s = '';
@@ -183,58 +175,39 @@ export function buildReferenceJson(spec: ReferenceTokenizerSpec): Record<string,
     use_regex: true,
   };
   const bosId = spec.addedTokens.find((t) => t.content === spec.bos)?.id;
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: spec.addedTokens.map((t) => ({
+  const template =
+    spec.bos === undefined
+      ? undefined
+      : {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: spec.bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [
+            { SpecialToken: { id: spec.bos, type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: spec.bos, type_id: 1 } },
+            { Sequence: { id: 'B', type_id: 1 } },
+          ],
+          special_tokens: { [spec.bos]: { id: spec.bos, ids: [bosId], tokens: [spec.bos] } },
+        };
+  return byteLevelBpeJson({
+    vocab,
+    merges: spec.stringMerges ? merges.map(([a, b]) => `${a} ${b}`) : merges,
+    normalizer: f.normalizer,
+    preTokenizer: f.preTokenizer,
+    ignoreMerges: f.ignoreMerges,
+    postProcessor: template
+      ? { type: 'Sequence', processors: [byteLevelProcessor, template] }
+      : byteLevelProcessor,
+    addedTokens: spec.addedTokens.map((t) => ({
       id: t.id,
       content: t.content,
-      single_word: t.singleWord ?? false,
+      singleWord: t.singleWord ?? false,
       lstrip: t.lstrip ?? false,
       rstrip: t.rstrip ?? false,
       normalized: t.normalized ?? !(t.special ?? false),
       special: t.special ?? false,
     })),
-    normalizer: f.normalizer,
-    pre_tokenizer: f.preTokenizer,
-    post_processor:
-      spec.bos === undefined
-        ? byteLevelProcessor
-        : {
-            type: 'Sequence',
-            processors: [
-              byteLevelProcessor,
-              {
-                type: 'TemplateProcessing',
-                single: [
-                  { SpecialToken: { id: spec.bos, type_id: 0 } },
-                  { Sequence: { id: 'A', type_id: 0 } },
-                ],
-                pair: [
-                  { SpecialToken: { id: spec.bos, type_id: 0 } },
-                  { Sequence: { id: 'A', type_id: 0 } },
-                  { SpecialToken: { id: spec.bos, type_id: 1 } },
-                  { Sequence: { id: 'B', type_id: 1 } },
-                ],
-                special_tokens: { [spec.bos]: { id: spec.bos, ids: [bosId], tokens: [spec.bos] } },
-              },
-            ],
-          },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: f.ignoreMerges,
-      vocab,
-      merges: spec.stringMerges ? merges.map(([a, b]) => `${a} ${b}`) : merges,
-    },
-  };
+  });
 }
 
 const CACHE_DIR = join(
