@@ -460,22 +460,7 @@ function isClassEscape(ch: string | undefined): boolean {
   return ch !== undefined && 'sSdDwWhHpP'.includes(ch);
 }
 
-const OUTSIDE_CLASS_ESCAPES: Record<string, string> = {
-  s: '\\p{White_Space}',
-  S: '\\P{White_Space}',
-  d: property('Nd', false),
-  D: property('Nd', true),
-  w: WORD,
-  W: NOT_WORD,
-  h: '[0-9A-Fa-f]',
-  H: '[^0-9A-Fa-f]',
-  b: `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`,
-  B: `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`,
-  A: '^',
-  z: '$',
-  Z: '(?=\\n?$)',
-};
-
+/** Class escapes, valid both inside a class and alone (as a one-member set in the `v` flag). */
 const INSIDE_CLASS_ESCAPES: Record<string, string> = {
   s: '\\p{White_Space}',
   S: '\\P{White_Space}',
@@ -483,7 +468,17 @@ const INSIDE_CLASS_ESCAPES: Record<string, string> = {
   D: property('Nd', true),
   w: WORD,
   W: NOT_WORD,
-  h: '0-9A-Fa-f',
+  h: '[0-9A-Fa-f]',
+};
+
+const OUTSIDE_CLASS_ESCAPES: Record<string, string> = {
+  ...INSIDE_CLASS_ESCAPES,
+  H: '[^0-9A-Fa-f]',
+  b: `(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`,
+  B: `(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`,
+  A: '^',
+  z: '$',
+  Z: '(?=\\n?$)',
 };
 
 const GENERAL_CATEGORY_TEST = (name: string): boolean => {
