@@ -1,4 +1,4 @@
-import { BYTE_TO_CHAR } from './byte-level.js';
+import { BYTE_TO_CHAR, bytesToByteLevel } from './byte-level.js';
 import { TokenizerError } from './errors.js';
 import type { Scanner } from './scanners.js';
 
@@ -117,9 +117,7 @@ export class BpeModel {
     const n = this.writeUtf8(piece);
     const bytes = this.bytes;
     if (this.options.ignoreMerges) {
-      let s = '';
-      for (let k = 0; k < n; k++) s += BYTE_TO_CHAR[bytes[k] as number];
-      const whole = this.options.vocab.get(s);
+      const whole = this.options.vocab.get(bytesToByteLevel(bytes.subarray(0, n)));
       if (whole !== undefined) return Int32Array.of(whole);
     }
     if (this.symbols.length < n) {

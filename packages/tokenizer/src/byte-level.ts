@@ -41,8 +41,3 @@ export function bytesToByteLevel(bytes: Uint8Array): string {
   for (const b of bytes) s += BYTE_TO_CHAR[b];
   return s;
 }
-
-const encoder = new TextEncoder();
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}

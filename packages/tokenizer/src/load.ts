@@ -18,7 +18,6 @@ export interface TokenizerParts {
   scanner: Scanner | undefined;
   vocab: Map<string, number>;
   merges: MergeTable;
-  mergeCount: number;
   ignoreMerges: boolean;
   unkId: number | undefined;
   fuseUnk: boolean;
@@ -125,7 +124,6 @@ export function parseTokenizerJson(json: unknown, file?: string): TokenizerParts
     scanner: pre.scanner,
     vocab,
     merges,
-    mergeCount: mergeList.length,
     ignoreMerges: reader.boolean(model.ignore_merges, 'model.ignore_merges', false),
     unkId,
     fuseUnk: reader.boolean(model.fuse_unk, 'model.fuse_unk', false),

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { AddedVocabulary } from './added-vocabulary.js';
 import { BpeModel } from './bpe.js';
-import { byteLevelToBytes, utf8 } from './byte-level.js';
+import { byteLevelToBytes } from './byte-level.js';
 import { describeType, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from './errors.js';
 import { writeFileAtomic } from './fs.js';
 import { parseTokenizerJson, type SpecialTokenTemplate } from './load.js';
 import type { Scanner } from './scanners.js';
 import { DecodeStream, LineAnchorStream } from './streaming.js';
+import { completePrefixLength, isValidUtf8, utf8, utf8Decoder } from './utf8.js';
 
 export interface EncodeOptions {
   /** Add the post-processor's special tokens (e.g. Llama-3's BOS). Default true, as in HF. */
@@ -19,45 +20,6 @@ export interface DecodeOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function isValidUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Length of the longest prefix of `bytes` after which a UTF-8 decoder holds no partial character:
- * everything up to the last lead byte when the bytes from it could still be completed by more
- * continuation bytes. A decoder is always at a boundary before a non-continuation byte, so the
- * prefix decodes the same alone as within the whole stream.
- */
-function completePrefixLength(bytes: ArrayLike<number>): number {
-  const n = bytes.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const b = bytes[n - back] as number;
-    if (b >= 0x80 && b < 0xc0) continue;
-    const need = b >= 0xf0 && b < 0xf5 ? 4 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
-    if (need <= back) return n;
-    // The lead byte's second byte has a narrower range for some leads; outside it the sequence is already invalid.
-    if (back >= 2 && !secondByteFits(b, bytes[n - back + 1] as number)) return n;
-    return n - back;
-  }
-  return n;
-}
-
-function secondByteFits(lead: number, second: number): boolean {
-  if (lead === 0xe0) return second >= 0xa0 && second < 0xc0;
-  if (lead === 0xed) return second >= 0x80 && second < 0xa0;
-  if (lead === 0xf0) return second >= 0x90 && second < 0xc0;
-  if (lead === 0xf4) return second >= 0x80 && second < 0x90;
-  return second >= 0x80 && second < 0xc0;
-}
 
 /**
  * A byte-level BPE tokenizer loaded from a Hugging Face `tokenizer.json`, encoding and decoding
@@ -77,7 +39,6 @@ export class Tokenizer {
   /** A token's text when its bytes are whole UTF-8 by themselves; null when it splits a character. */
   private readonly tokenTexts: (string | null | undefined)[];
   private readonly special: Uint8Array;
-  private readonly normalize: ((text: string) => string) | undefined;
   private readonly preTokenize: (text: string) => string[];
   private readonly scanner: Scanner | undefined;
   private readonly source: unknown;
@@ -86,7 +47,6 @@ export class Tokenizer {
     const parts = parseTokenizerJson(json, file);
     this.source = json;
     this.warnings = parts.warnings;
-    this.normalize = parts.normalize;
     this.preTokenize = parts.preTokenize;
     this.scanner = parts.scanner;
     this.template = parts.template;
@@ -115,9 +75,7 @@ export class Tokenizer {
     );
     this.tokenTexts = this.tokenBytesTable.map((bytes) => {
       if (bytes === undefined) return undefined;
-      return completePrefixLength(bytes) === bytes.length && isValidUtf8(bytes)
-        ? utf8Decoder.decode(bytes)
-        : null;
+      return isValidUtf8(bytes) ? utf8Decoder.decode(bytes) : null;
     });
     for (const ids of [parts.template.prefix, parts.template.suffix]) {
       for (const id of ids) {

@@ -1,4 +1,4 @@
-import { BYTE_TO_CHAR, utf8 } from './byte-level.js';
+import { BYTE_TO_CHAR } from './byte-level.js';
 import { describeType, TokenizerInputError } from './errors.js';
 import { type FlavourName, flavour } from './flavours.js';
 import { FieldReader } from './json-fields.js';
@@ -6,6 +6,7 @@ import { parseNormalizer } from './normalizers.js';
 import { parsePreTokenizer } from './pre-tokenizers.js';
 import { Tokenizer } from './tokenizer.js';
 import { byteLevelBpeJson } from './tokenizer-json.js';
+import { utf8 } from './utf8.js';
 
 export interface TrainProgress {
   phase: 'count' | 'merge';
