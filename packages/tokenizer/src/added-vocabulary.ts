@@ -1,5 +1,4 @@
 import type { Normalize } from './normalizers.js';
-import { WORD } from './oniguruma.js';
 
 export interface AddedToken {
   id: number;
@@ -15,7 +14,9 @@ export interface AddedToken {
 /** A piece of input: either text still to be tokenized, or an added token already recognised. */
 export type Segment = { text: string; id?: undefined } | { text?: undefined; id: number };
 
-const WORD_CHAR = new RegExp(WORD, 'v');
+// HF checks word boundaries with the regex crate's Unicode \w (unlike Oniguruma's, it has Join_Control
+// and lacks the Latin-1 ² ³ ¹ ¼ ½ ¾).
+const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
 /**
