@@ -91,7 +91,7 @@ export class BpeModel {
     for (let p = 0; p < pieces.length; p++) {
       const piece = pieces[p] as string;
       if (piece.length === 0) continue;
-      if (cache.appendTo(piece, out)) continue;
+      if (cache.appendSliceTo(piece, 0, piece.length, out)) continue;
       const ids = this.tokenizePiece(piece);
       if (piece.length <= CACHEABLE_LENGTH) cache.add(piece, ids);
       for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
@@ -304,17 +304,15 @@ class PieceCache {
   private arenaUsed = 0;
   private size = 0;
 
-  private static hash(piece: string): number {
+  private static hash(text: string, start: number, end: number): number {
     let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < piece.length; i++) h = Math.imul(h ^ piece.charCodeAt(i), 0x01000193);
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     return h | 1;
   }
 
-  /** `appendTo` for `text.slice(start, end)`, without making the slice. */
+  /** Pushes the cached ids of `text.slice(start, end)` without making the slice; false when not cached. */
   appendSliceTo(text: string, start: number, end: number, out: number[]): boolean {
-    let h = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    h |= 1;
+    const h = PieceCache.hash(text, start, end);
     const keys = this.keys;
     const length = end - start;
     let i = h & this.mask;
@@ -334,28 +332,10 @@ class PieceCache {
     return true;
   }
 
-  /** Pushes the cached ids of `piece`; false when it is not cached. */
-  appendTo(piece: string, out: number[]): boolean {
-    const h = PieceCache.hash(piece);
-    const keys = this.keys;
-    let i = h & this.mask;
-    for (;;) {
-      const stored = this.hashes[i] as number;
-      if (stored === 0) return false;
-      if (stored === h && keys[i] === piece) break;
-      i = (i + 1) & this.mask;
-    }
-    const start = this.starts[i] as number;
-    const length = this.lengths[i] as number;
-    if (length === 1) out.push(start);
-    else for (let k = 0; k < length; k++) out.push(this.arena[start + k] as number);
-    return true;
-  }
-
   add(piece: string, ids: Int32Array): void {
     if (this.size >= PieceCache.MAX_ENTRIES) this.clear(this.keys.length);
     else if (this.size * 2 >= this.keys.length) this.grow();
-    this.insert(PieceCache.hash(piece), piece, ids);
+    this.insert(PieceCache.hash(piece, 0, piece.length), piece, ids);
   }
 
   private insert(h: number, piece: string, ids: ArrayLike<number>): void {
