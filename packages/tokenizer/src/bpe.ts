@@ -91,10 +91,7 @@ export class BpeModel {
     for (let p = 0; p < pieces.length; p++) {
       const piece = pieces[p] as string;
       if (piece.length === 0) continue;
-      if (cache.appendSliceTo(piece, 0, piece.length, out)) continue;
-      const ids = this.tokenizePiece(piece);
-      if (piece.length <= CACHEABLE_LENGTH) cache.add(piece, ids);
-      for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
+      if (!cache.appendSliceTo(piece, 0, piece.length, out)) this.encodeUncached(piece, out);
     }
   }
 
@@ -103,14 +100,16 @@ export class BpeModel {
     const cache = this.cache;
     for (let start = 0; start < text.length; ) {
       const end = scanner(text, start);
-      if (!cache.appendSliceTo(text, start, end, out)) {
-        const piece = text.slice(start, end);
-        const ids = this.tokenizePiece(piece);
-        if (piece.length <= CACHEABLE_LENGTH) cache.add(piece, ids);
-        for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
-      }
+      if (!cache.appendSliceTo(text, start, end, out)) this.encodeUncached(text.slice(start, end), out);
       start = end;
     }
+  }
+
+  /** A cache miss: run BPE on the piece, cache the ids of short pieces, append them. */
+  private encodeUncached(piece: string, out: number[]): void {
+    const ids = this.tokenizePiece(piece);
+    if (piece.length <= CACHEABLE_LENGTH) this.cache.add(piece, ids);
+    for (let k = 0; k < ids.length; k++) out.push(ids[k] as number);
   }
 
   private tokenizePiece(piece: string): Int32Array {

@@ -75,6 +75,11 @@ function readStdin(): string {
   }
 }
 
+/** The input given inline, else read from `--file`, else from stdin. */
+function readInput(inline: string | undefined, file: string | undefined): string {
+  return inline ?? (file ? readFileSync(file, 'utf8') : readStdin());
+}
+
 function requireTokenizer(path: string | undefined): Tokenizer {
   if (!path) throw new UsageError('--tokenizer FILE is required');
   return Tokenizer.fromFile(path);
@@ -133,13 +138,15 @@ function encodeCommand(args: string[]): void {
       format: { type: 'string', default: 'json' },
     },
   });
+  if (values.format !== 'json' && values.format !== 'tokens') {
+    throw new UsageError(`--format must be json or tokens, got ${JSON.stringify(values.format)}`);
+  }
   const tokenizer = requireTokenizer(values.tokenizer);
-  const text = values.text ?? (values.file ? readFileSync(values.file, 'utf8') : readStdin());
-  const ids = tokenizer.encode(text, { addSpecialTokens: !values['no-special-tokens'] });
+  const ids = tokenizer.encode(readInput(values.text, values.file), {
+    addSpecialTokens: !values['no-special-tokens'],
+  });
   if (values.format === 'json') process.stdout.write(`${JSON.stringify(ids)}\n`);
-  else if (values.format === 'tokens') {
-    for (const id of ids) process.stdout.write(`${id}\t${JSON.stringify(tokenizer.decode([id]))}\n`);
-  } else throw new UsageError(`--format must be json or tokens, got ${JSON.stringify(values.format)}`);
+  else for (const id of ids) process.stdout.write(`${id}\t${JSON.stringify(tokenizer.decode([id]))}\n`);
 }
 
 function decodeCommand(args: string[]): void {
@@ -153,7 +160,7 @@ function decodeCommand(args: string[]): void {
     },
   });
   const tokenizer = requireTokenizer(values.tokenizer);
-  const ids = parseIds(values.ids ?? (values.file ? readFileSync(values.file, 'utf8') : readStdin()));
+  const ids = parseIds(readInput(values.ids, values.file));
   process.stdout.write(tokenizer.decode(ids, { skipSpecialTokens: values['skip-special-tokens'] ?? false }));
   if (process.stdout.isTTY) process.stdout.write('\n');
 }

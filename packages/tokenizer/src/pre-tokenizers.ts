@@ -159,8 +159,6 @@ export function parsePreTokenizer(value: unknown, field: string, reader: FieldRe
   let byteLevel = false;
   flat.forEach(({ config, field: f }, k) => {
     const type = reader.type(config, f);
-    if (byteLevel)
-      reader.unsupported(`${f}.type`, `"${type}" after a ByteLevel pre-tokenizer is not supported`);
     switch (type) {
       case 'ByteLevel': {
         const options = {

@@ -258,25 +258,12 @@ export class Tokenizer {
 
   private bytesOf(ids: ArrayLike<number>, skipSpecial: boolean): Uint8Array {
     checkIdArray(ids);
-    const table = this.tokenBytesTable;
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as number;
-      const bytes = table[id];
-      if (bytes === undefined || !Number.isInteger(id)) throw new UnknownTokenIdError(id, i, this.vocabSize);
-      if (!(skipSpecial && this.special[id] === 1)) total += bytes.length;
-    }
-    const out = new Uint8Array(total);
+    const parts = Array.from(ids, (id, i) => this.streamBytes(id, i, skipSpecial));
+    const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
     let offset = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as number;
-      if (skipSpecial && this.special[id] === 1) continue;
-      const bytes = table[id] as Uint8Array;
-      if (bytes.length === 1) out[offset++] = bytes[0] as number;
-      else {
-        out.set(bytes, offset);
-        offset += bytes.length;
-      }
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
     }
     return out;
   }

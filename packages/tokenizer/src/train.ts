@@ -46,10 +46,10 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): To
   }
   if (options.vocabSize > PAIR_SHIFT)
     throw new TokenizerInputError(`vocabSize must be at most ${PAIR_SHIFT}`);
-  const named = typeof options.preTokenizer === 'string' || options.preTokenizer === undefined;
-  const base = flavour(named ? ((options.preTokenizer as FlavourName | undefined) ?? 'qwen2') : 'gpt2');
-  const normalizerJson = named ? base.normalizer : null;
-  const preTokenizerJson = named ? base.preTokenizer : (options.preTokenizer as Record<string, unknown>);
+  const custom = typeof options.preTokenizer === 'object' ? options.preTokenizer : undefined;
+  const preset = custom ? undefined : flavour((options.preTokenizer as FlavourName | undefined) ?? 'qwen2');
+  const normalizerJson = preset ? preset.normalizer : null;
+  const preTokenizerJson = preset ? preset.preTokenizer : (custom as Record<string, unknown>);
   const reader: FieldReader = new FieldReader('trainBpe options');
   const normalize = parseNormalizer(normalizerJson, 'normalizer', reader);
   const pre = parsePreTokenizer(preTokenizerJson, 'preTokenizer', reader);
