@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PEER_NAMES, VOCABULARIES } from './peers.js';
+import { PEER_NAMES, VOCABULARIES } from './peers.ts';
 
 interface Measurement {
   peer: string;

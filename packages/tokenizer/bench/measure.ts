@@ -4,8 +4,8 @@
  * `rounds` timed passes after two warm-up passes) and a digest of all ids for the agreement check.
  */
 import { createHash } from 'node:crypto';
-import { buildCodeCorpus } from '../test/support/corpus.js';
-import { createPeer, type PeerName } from './peers.js';
+import { buildCodeCorpus } from '../test/support/corpus.ts';
+import { createPeer, type PeerName } from './peers.ts';
 
 const [peerName, vocabulary, roundsArg] = process.argv.slice(2) as [PeerName, string, string];
 const rounds = Number(roundsArg);

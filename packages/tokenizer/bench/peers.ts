@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import * as gptCl100k from 'gpt-tokenizer/encoding/cl100k_base';
 import * as gptR50k from 'gpt-tokenizer/encoding/r50k_base';
 import { get_encoding, type TiktokenEncoding } from 'tiktoken';
-import { Tokenizer } from '../src/index.js';
-import { type ReferenceTokenizerSpec, referenceTokenizerPath } from '../test/support/reference-tokenizers.js';
+import { Tokenizer } from '../src/index.ts';
+import { type ReferenceTokenizerSpec, referenceTokenizerPath } from '../test/support/reference-tokenizers.ts';
 
 /** One implementation under test: synchronous or async encode/decode over the same vocabulary. */
 export interface Peer {

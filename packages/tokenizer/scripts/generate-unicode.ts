@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onigurumaUnassignedButAssignedInNode } from '../test/support/oniguruma-unassigned.js';
+import { onigurumaUnassignedButAssignedInNode } from '../test/support/oniguruma-unassigned.ts';
 
 const hex = (cp: number) => `0x${cp.toString(16)}`;
 function table(name: string, doc: string, ranges: Array<[number, number]>): string {

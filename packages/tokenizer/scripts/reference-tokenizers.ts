@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from '../test/support/reference-tokenizers.js';
+import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from '../test/support/reference-tokenizers.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'reference-tokenizers' } } });
 const out = resolve(values.out);

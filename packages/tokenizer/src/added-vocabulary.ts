@@ -1,4 +1,4 @@
-import type { Normalize } from './normalizers.js';
+import type { Normalize } from './normalizers.ts';
 
 export interface AddedToken {
   id: number;

@@ -1,6 +1,6 @@
-import { BYTE_TO_CHAR, bytesToByteLevel } from './byte-level.js';
-import { TokenizerError } from './errors.js';
-import type { Scanner } from './scanners.js';
+import { BYTE_TO_CHAR, bytesToByteLevel } from './byte-level.ts';
+import { TokenizerError } from './errors.ts';
+import type { Scanner } from './scanners.ts';
 
 const NO_MERGE = 0x7fffffff;
 

@@ -4,11 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { TokenizerError } from './errors.js';
-import { FLAVOUR_NAMES, type FlavourName } from './flavours.js';
-import { Progress } from './progress.js';
-import { Tokenizer } from './tokenizer.js';
-import { trainBpe } from './train.js';
+import { TokenizerError } from './errors.ts';
+import { FLAVOUR_NAMES, type FlavourName } from './flavours.ts';
+import { Progress } from './progress.ts';
+import { Tokenizer } from './tokenizer.ts';
+import { trainBpe } from './train.ts';
 
 const USAGE = `linewise-tokenize: byte-level BPE tokenization for code models
 

@@ -3,7 +3,7 @@
  * models' `tokenizer.json` files. `trainBpe` uses them, and the agreement tests pair them with real
  * vocabularies.
  */
-import { CL100K_PATTERN, QWEN2_PATTERN } from './patterns.js';
+import { CL100K_PATTERN, QWEN2_PATTERN } from './patterns.ts';
 
 export type FlavourName = 'gpt2' | 'qwen2' | 'llama3' | 'starcoder2' | 'deepseek-coder' | 'o200k';
 

@@ -1,4 +1,4 @@
-import { TokenizerConfigError } from './errors.js';
+import { TokenizerConfigError } from './errors.ts';
 
 /**
  * Field readers for `tokenizer.json`: each names the JSON path of a bad field in its error, so a

@@ -1,9 +1,9 @@
-import type { AddedToken } from './added-vocabulary.js';
-import { MergeTable } from './bpe.js';
-import { FieldReader } from './json-fields.js';
-import { type Normalize, parseNormalizer } from './normalizers.js';
-import { type PreTokenizerStage, parsePreTokenizer } from './pre-tokenizers.js';
-import type { Scanner } from './scanners.js';
+import type { AddedToken } from './added-vocabulary.ts';
+import { MergeTable } from './bpe.ts';
+import { FieldReader } from './json-fields.ts';
+import { type Normalize, parseNormalizer } from './normalizers.ts';
+import { type PreTokenizerStage, parsePreTokenizer } from './pre-tokenizers.ts';
+import type { Scanner } from './scanners.ts';
 
 /** Ids added around a single sequence by the post-processor when special tokens are requested. */
 export interface SpecialTokenTemplate {

@@ -1,4 +1,4 @@
-import type { FieldReader } from './json-fields.js';
+import type { FieldReader } from './json-fields.ts';
 
 export type Normalize = (text: string) => string;
 

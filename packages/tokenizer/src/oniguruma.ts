@@ -18,7 +18,7 @@
  * operations, ...) raise an error naming the construct instead of silently matching differently.
  */
 
-import { UNASSIGNED_IN_ONIGURUMA } from './unicode-lag.js';
+import { UNASSIGNED_IN_ONIGURUMA } from './unicode-lag.ts';
 
 export class RegexTranslationError extends Error {
   constructor(

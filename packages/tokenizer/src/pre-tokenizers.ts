@@ -1,7 +1,7 @@
-import type { FieldReader } from './json-fields.js';
-import { literalPattern, RegexTranslationError, translateOniguruma } from './oniguruma.js';
-import { GPT2_PATTERN } from './patterns.js';
-import { type Scanner, scannerFor } from './scanners.js';
+import type { FieldReader } from './json-fields.ts';
+import { literalPattern, RegexTranslationError, translateOniguruma } from './oniguruma.ts';
+import { GPT2_PATTERN } from './patterns.ts';
+import { type Scanner, scannerFor } from './scanners.ts';
 
 /** One pre-tokenizer: splits `text` into pieces, in order. Pieces may be empty (they encode to nothing). */
 export type PreTokenizerStage = (text: string) => string[];

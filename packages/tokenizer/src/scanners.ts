@@ -1,5 +1,5 @@
-import { isUnassignedInOniguruma } from './oniguruma.js';
-import { CL100K_PATTERN, GPT2_PATTERN, QWEN2_PATTERN } from './patterns.js';
+import { isUnassignedInOniguruma } from './oniguruma.ts';
+import { CL100K_PATTERN, GPT2_PATTERN, QWEN2_PATTERN } from './patterns.ts';
 
 /**
  * Hand-written equivalents of the most common pre-tokenizer regexes. A scanner returns the end of

@@ -1,4 +1,4 @@
-import type { AddedToken } from './added-vocabulary.js';
+import type { AddedToken } from './added-vocabulary.ts';
 
 export interface ByteLevelBpeJsonParts {
   vocab: Record<string, number>;

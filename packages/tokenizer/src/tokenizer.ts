@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { AddedVocabulary } from './added-vocabulary.js';
-import { BpeModel } from './bpe.js';
-import { byteLevelToBytes } from './byte-level.js';
-import { describeType, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from './errors.js';
-import { writeFileAtomic } from './fs.js';
-import { parseTokenizerJson, type SpecialTokenTemplate } from './load.js';
-import type { Scanner } from './scanners.js';
-import { DecodeStream, LineAnchorStream } from './streaming.js';
-import { completePrefixLength, isValidUtf8, utf8, utf8Decoder } from './utf8.js';
+import { AddedVocabulary } from './added-vocabulary.ts';
+import { BpeModel } from './bpe.ts';
+import { byteLevelToBytes } from './byte-level.ts';
+import { describeType, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from './errors.ts';
+import { writeFileAtomic } from './fs.ts';
+import { parseTokenizerJson, type SpecialTokenTemplate } from './load.ts';
+import type { Scanner } from './scanners.ts';
+import { DecodeStream, LineAnchorStream } from './streaming.ts';
+import { completePrefixLength, isValidUtf8, utf8, utf8Decoder } from './utf8.ts';
 
 export interface EncodeOptions {
   /** Add the post-processor's special tokens (e.g. Llama-3's BOS). Default true, as in HF. */

@@ -1,12 +1,12 @@
-import { BYTE_TO_CHAR } from './byte-level.js';
-import { describeType, TokenizerInputError } from './errors.js';
-import { type FlavourName, flavour } from './flavours.js';
-import { FieldReader } from './json-fields.js';
-import { parseNormalizer } from './normalizers.js';
-import { parsePreTokenizer } from './pre-tokenizers.js';
-import { Tokenizer } from './tokenizer.js';
-import { byteLevelBpeJson } from './tokenizer-json.js';
-import { utf8 } from './utf8.js';
+import { BYTE_TO_CHAR } from './byte-level.ts';
+import { describeType, TokenizerInputError } from './errors.ts';
+import { type FlavourName, flavour } from './flavours.ts';
+import { FieldReader } from './json-fields.ts';
+import { parseNormalizer } from './normalizers.ts';
+import { parsePreTokenizer } from './pre-tokenizers.ts';
+import { Tokenizer } from './tokenizer.ts';
+import { byteLevelBpeJson } from './tokenizer-json.ts';
+import { utf8 } from './utf8.ts';
 
 export interface TrainProgress {
   phase: 'count' | 'merge';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Tokenizer } from '../src/index.js';
-import { hfEncodeAll, hfFromJson, minimalTokenizerJson } from './support/hf.js';
+import { Tokenizer } from '../src/index.ts';
+import { hfEncodeAll, hfFromJson, minimalTokenizerJson } from './support/hf.ts';
 
 function addedToken(
   content: string,

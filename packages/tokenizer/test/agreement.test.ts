@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Tokenizer } from '../src/index.js';
-import { buildCodeCorpus, type Corpus } from './support/corpus.js';
-import { EDGE_CASES, fuzzStrings, seededRandom } from './support/edge-cases.js';
-import { hfEncodeAll, hfFromFile } from './support/hf.js';
-import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.js';
+import { Tokenizer } from '../src/index.ts';
+import { buildCodeCorpus, type Corpus } from './support/corpus.ts';
+import { EDGE_CASES, fuzzStrings, seededRandom } from './support/edge-cases.ts';
+import { hfEncodeAll, hfFromFile } from './support/hf.ts';
+import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.ts';
 
 /**
  * Token-for-token agreement with the Hugging Face reference on real vocabularies (GPT-2's r50k,

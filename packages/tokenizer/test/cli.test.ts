@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Tokenizer } from '../src/index.js';
+import { Tokenizer } from '../src/index.ts';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(packageDir, 'src', 'cli.ts');

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Tokenizer, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from '../src/index.js';
-import { hfEncodeAll, hfFromJson, minimalTokenizerJson } from './support/hf.js';
-import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.js';
+import { Tokenizer, TokenizerConfigError, TokenizerInputError, UnknownTokenIdError } from '../src/index.ts';
+import { hfEncodeAll, hfFromJson, minimalTokenizerJson } from './support/hf.ts';
+import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'linewise-errors-'));
 

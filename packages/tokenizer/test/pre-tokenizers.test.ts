@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FieldReader } from '../src/json-fields.js';
-import { RegexTranslationError, translateOniguruma } from '../src/oniguruma.js';
-import { CL100K_PATTERN, GPT2_PATTERN, QWEN2_PATTERN } from '../src/patterns.js';
-import { parsePreTokenizer, splitStage } from '../src/pre-tokenizers.js';
-import { scannerFor } from '../src/scanners.js';
-import { buildCodeCorpus } from './support/corpus.js';
-import { EDGE_CASES, fuzzStrings } from './support/edge-cases.js';
-import { hfPreTokenize } from './support/hf.js';
+import { FieldReader } from '../src/json-fields.ts';
+import { RegexTranslationError, translateOniguruma } from '../src/oniguruma.ts';
+import { CL100K_PATTERN, GPT2_PATTERN, QWEN2_PATTERN } from '../src/patterns.ts';
+import { parsePreTokenizer, splitStage } from '../src/pre-tokenizers.ts';
+import { scannerFor } from '../src/scanners.ts';
+import { buildCodeCorpus } from './support/corpus.ts';
+import { EDGE_CASES, fuzzStrings } from './support/edge-cases.ts';
+import { hfPreTokenize } from './support/hf.ts';
 
 const SAMPLES = [
   ...EDGE_CASES,

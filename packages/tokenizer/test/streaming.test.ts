@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Tokenizer } from '../src/index.js';
-import { buildCodeCorpus } from './support/corpus.js';
-import { EDGE_CASES, seededRandom } from './support/edge-cases.js';
-import { minimalTokenizerJson } from './support/hf.js';
-import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.js';
+import { Tokenizer } from '../src/index.ts';
+import { buildCodeCorpus } from './support/corpus.ts';
+import { EDGE_CASES, seededRandom } from './support/edge-cases.ts';
+import { minimalTokenizerJson } from './support/hf.ts';
+import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.ts';
 
 /** One token per byte: token i is byte i, which makes hand-computed anchors easy. */
 const bytes = Tokenizer.fromJSON(minimalTokenizerJson());

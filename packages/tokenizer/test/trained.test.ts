@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FLAVOUR_NAMES, Tokenizer, TokenizerInputError, trainBpe } from '../src/index.js';
-import { buildCodeCorpus } from './support/corpus.js';
-import { EDGE_CASES, fuzzStrings, seededRandom } from './support/edge-cases.js';
-import { hfEncodeAll, hfFromFile } from './support/hf.js';
+import { FLAVOUR_NAMES, Tokenizer, TokenizerInputError, trainBpe } from '../src/index.ts';
+import { buildCodeCorpus } from './support/corpus.ts';
+import { EDGE_CASES, fuzzStrings, seededRandom } from './support/edge-cases.ts';
+import { hfEncodeAll, hfFromFile } from './support/hf.ts';
 
 let training: string[];
 let evaluation: string[];

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Tokenizer } from '../src/index.js';
-import { translateOniguruma } from '../src/oniguruma.js';
-import { UNASSIGNED_IN_ONIGURUMA } from '../src/unicode-lag.js';
-import { seededRandom } from './support/edge-cases.js';
-import { hfEncodeAll, hfFromFile, hfPreTokenize } from './support/hf.js';
+import { Tokenizer } from '../src/index.ts';
+import { translateOniguruma } from '../src/oniguruma.ts';
+import { UNASSIGNED_IN_ONIGURUMA } from '../src/unicode-lag.ts';
+import { seededRandom } from './support/edge-cases.ts';
+import { hfEncodeAll, hfFromFile, hfPreTokenize } from './support/hf.ts';
 import {
   numbersNotNumericInRust,
   onigurumaUnassignedButAssignedInNode,
-} from './support/oniguruma-unassigned.js';
-import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.js';
+} from './support/oniguruma-unassigned.ts';
+import { REFERENCE_TOKENIZERS, referenceTokenizerPath } from './support/reference-tokenizers.ts';
 
 /**
  * Node's Unicode is newer than the HF binding's Oniguruma: thousands of recently assigned code points

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { BYTE_TO_CHAR } from '../../src/byte-level.js';
-import { byteLevelBpeJson } from '../../src/tokenizer-json.js';
+import { BYTE_TO_CHAR } from '../../src/byte-level.ts';
+import { byteLevelBpeJson } from '../../src/tokenizer-json.ts';
 
 /**
  * The official Hugging Face implementation (`tokenizers` on npm, Rust through N-API): the reference

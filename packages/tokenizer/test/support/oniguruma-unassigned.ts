@@ -1,4 +1,4 @@
-import { hfPreTokenize } from './hf.js';
+import { hfPreTokenize } from './hf.ts';
 
 type Ranges = Array<[number, number]>;
 

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BYTE_TO_CHAR } from '../../src/byte-level.js';
-import { FLAVOURS, type FlavourName, Tokenizer } from '../../src/index.js';
-import { byteLevelBpeJson } from '../../src/tokenizer-json.js';
+import { BYTE_TO_CHAR } from '../../src/byte-level.ts';
+import { FLAVOURS, type FlavourName, Tokenizer } from '../../src/index.ts';
+import { byteLevelBpeJson } from '../../src/tokenizer-json.ts';
 
 /**
  * Builds Hugging Face `tokenizer.json` files from the tiktoken rank files shipped in the

@@ -1,0 +1,354 @@
+import { broadcast_util, type DataId, type TensorInfo, Transpose, util } from '@tensorflow/tfjs-core';
+import { activeNativeBlas, type NativeBlas } from '../native.ts';
+import {
+  aliasHeap,
+  heapF32,
+  releaseAlias,
+  runKernel,
+  tensorData,
+  tensorId,
+  type WasmBackend,
+} from './heap.ts';
+
+/** Activations that XNNPACK applies as an output clamp inside the matmul. */
+export type MatMulClamp = 'linear' | 'relu' | 'relu6';
+
+/** tfjs-backend-wasm's `FusableActivation` codes (cc/fusable_activations.h). */
+const CLAMP_CODES: Record<MatMulClamp, number> = { linear: 0, relu: 1, relu6: 2 };
+const CLAMP_BOUNDS: Record<MatMulClamp, [number, number]> = {
+  linear: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
+  relu: [0, Number.POSITIVE_INFINITY],
+  relu6: [0, 6],
+};
+
+type WasmFusedMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: number,
+  transposeB: number,
+  activation: number,
+  biasId: number,
+  preluWeightsId: number,
+  leakyreluAlpha: number,
+  outId: number,
+) => void;
+
+let wasmFusedMatMul: WasmFusedMatMul | undefined;
+
+/** Binds the stock `_FusedMatMul` entry point; kernels using `batchMatMul` call this from their setupFunc. */
+export function setupMatMul(backend: WasmBackend): void {
+  wasmFusedMatMul = backend.wasm.cwrap('_FusedMatMul', null, [
+    'number', // a id
+    'array', // a shape
+    'number', // a rank
+    'number', // b id
+    'array', // b shape
+    'number', // b rank
+    'number', // transpose a
+    'number', // transpose b
+    'number', // activation
+    'number', // bias id
+    'number', // prelu weights id
+    'number', // leakyrelu alpha
+    'number', // out id
+  ]) as WasmFusedMatMul;
+}
+
+export interface MatMulOptions {
+  transposeA: boolean;
+  transposeB: boolean;
+  /** Added to every output row: shape [N]. */
+  bias?: TensorInfo;
+  clamp?: MatMulClamp;
+}
+
+/** Shapes of one matmul; batch indices of `a` and `b` for every output batch, after broadcasting. */
+interface Plan {
+  m: number;
+  n: number;
+  k: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  batch: number;
+  batchA: number;
+  batchB: number;
+  pairs: [number, number][];
+}
+
+/**
+ * `a x b` with tfjs's BatchMatMul semantics for any transposes and ranks >= 2, batch dimensions broadcast
+ * as numpy does. Returns a new [...batch, M, N] float32 tensor. Runs on the native BLAS when one is loaded,
+ * else on the stock XNNPACK path (which tfjs only uses for untransposed, unbatched operands).
+ */
+export function batchMatMul(
+  backend: WasmBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  options: MatMulOptions,
+): TensorInfo {
+  const { transposeA, transposeB, bias, clamp = 'linear' } = options;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new Error(`matMul on wasm supports float32 only, got ${a.dtype} and ${b.dtype}`);
+  }
+  const [aRows, aCols] = lastTwo(a.shape);
+  const [bRows, bCols] = lastTwo(b.shape);
+  const [m, k] = transposeA ? [aCols, aRows] : [aRows, aCols];
+  const [kB, n] = transposeB ? [bCols, bRows] : [bRows, bCols];
+  util.assert(
+    k === kB,
+    () =>
+      `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and ` +
+      `transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+  );
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const plan: Plan = {
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+    batch: util.sizeFromShape(outer),
+    batchA: util.sizeFromShape(outerA),
+    batchB: util.sizeFromShape(outerB),
+    pairs: broadcastPairs(outer, outerA, outerB),
+  };
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (plan.batch * m * n === 0) return out;
+
+  const blas = activeNativeBlas();
+  if (blas === undefined && k > 0) {
+    xnnpack(backend, plan, a, b, out, bias, clamp);
+    return out;
+  }
+  // The BLAS accumulates into the output (beta = 1) when it starts as the bias rows.
+  if (bias !== undefined || k === 0) fillRows(backend, out, bias, n);
+  if (blas !== undefined && k > 0) sgemm(backend, blas, plan, a, b, out, bias === undefined ? 0 : 1);
+  if (clamp !== 'linear') {
+    const [low, high] = CLAMP_BOUNDS[clamp];
+    const values = heapF32(backend, out);
+    values.set(values.map((value) => Math.min(Math.max(value, low), high)));
+  }
+  return out;
+}
+
+function lastTwo(shape: number[]): [number, number] {
+  const [rows, cols] = shape.slice(-2);
+  if (rows === undefined || cols === undefined)
+    throw new Error(`matMul needs tensors of rank >= 2, got [${shape}]`);
+  return [rows, cols];
+}
+
+/** For each output batch index (row-major over `outer`), the batch indices of `a` and `b`. */
+function broadcastPairs(outer: number[], outerA: number[], outerB: number[]): [number, number][] {
+  const pairs: [number, number][] = [];
+  const count = util.sizeFromShape(outer);
+  for (let index = 0; index < count; index++) {
+    pairs.push([sourceIndex(index, outer, outerA), sourceIndex(index, outer, outerB)]);
+  }
+  return pairs;
+}
+
+/** The flat index into `dims` that output batch `index` reads, broadcasting size-1 and missing dims. */
+function sourceIndex(index: number, outer: number[], dims: number[]): number {
+  let rest = index;
+  let source = 0;
+  let stride = 1;
+  for (let axis = outer.length - 1; axis >= 0; axis--) {
+    const size = outer[axis] ?? 1;
+    const coordinate = rest % size;
+    rest = Math.floor(rest / size);
+    const dim = dims[axis - (outer.length - dims.length)];
+    if (dim === undefined) break;
+    if (dim !== 1) source += coordinate * stride;
+    stride *= dim;
+  }
+  return source;
+}
+
+/** Writes `bias` into every row of `out`, or zeros without a bias. */
+function fillRows(backend: WasmBackend, out: TensorInfo, bias: TensorInfo | undefined, n: number): void {
+  const values = heapF32(backend, out);
+  if (bias === undefined) {
+    values.fill(0);
+    return;
+  }
+  const row = heapF32(backend, bias);
+  for (let start = 0; start < values.length; start += n) values.set(row, start);
+}
+
+function sgemm(
+  backend: WasmBackend,
+  blas: NativeBlas,
+  plan: Plan,
+  a: TensorInfo,
+  b: TensorInfo,
+  out: TensorInfo,
+  beta: number,
+): void {
+  const { m, n, k, transposeA, transposeB, batch, batchA, batchB } = plan;
+  // Taken at call time: growing wasm memory replaces (detaches) the buffer.
+  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+  const aAt = tensorData(backend, a).memoryOffset;
+  const bAt = tensorData(backend, b).memoryOffset;
+  const outAt = tensorData(backend, out).memoryOffset;
+  const lda = transposeA ? m : k;
+  const ldb = transposeB ? k : n;
+  if (!transposeA && batchB === 1) {
+    // Every batch of a against one b: a single GEMM over the stacked rows of a.
+    blas.sgemm(heap, false, transposeB, batch * m, n, k, aAt, lda, 0, bAt, ldb, 0, beta, outAt, n, 0, 1);
+  } else if ((batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch)) {
+    const strideA = batchA === 1 ? 0 : m * k;
+    const strideB = batchB === 1 ? 0 : k * n;
+    blas.sgemm(
+      heap,
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      aAt,
+      lda,
+      strideA,
+      bAt,
+      ldb,
+      strideB,
+      beta,
+      outAt,
+      n,
+      m * n,
+      batch,
+    );
+  } else {
+    for (const [index, [ai, bi]] of plan.pairs.entries()) {
+      const aSlice = aAt + 4 * ai * m * k;
+      const bSlice = bAt + 4 * bi * k * n;
+      const outSlice = outAt + 4 * index * m * n;
+      blas.sgemm(
+        heap,
+        transposeA,
+        transposeB,
+        m,
+        n,
+        k,
+        aSlice,
+        lda,
+        0,
+        bSlice,
+        ldb,
+        0,
+        beta,
+        outSlice,
+        n,
+        0,
+        1,
+      );
+    }
+  }
+}
+
+function xnnpack(
+  backend: WasmBackend,
+  plan: Plan,
+  a: TensorInfo,
+  b: TensorInfo,
+  out: TensorInfo,
+  bias: TensorInfo | undefined,
+  clamp: MatMulClamp,
+): void {
+  const run = wasmFusedMatMul;
+  if (run === undefined) throw new Error('wasm matMul used before its kernel setup ran');
+  const { m, n, k, batch, batchA, batchB } = plan;
+  const temporaries: TensorInfo[] = [];
+  const aliases: TensorInfo[] = [];
+  const slice = (tensor: TensorInfo, index: number, size: number): number => {
+    const alias = aliasHeap(
+      backend,
+      tensorData(backend, tensor).memoryOffset + 4 * index * size,
+      [size],
+      'float32',
+    );
+    aliases.push(alias);
+    return tensorId(backend, alias);
+  };
+  // XNNPACK's matmul takes untransposed operands only. A transpose with a dimension of 1 moves no data.
+  const rowMajor = (tensor: TensorInfo, transposed: boolean, count: number, rows: number, cols: number) => {
+    if (!transposed || rows === 1 || cols === 1) return tensor;
+    const view: TensorInfo = { dataId: tensor.dataId, shape: [count, rows, cols], dtype: tensor.dtype };
+    const result = runKernel(backend, Transpose, { x: view }, { perm: [0, 2, 1] });
+    temporaries.push(result);
+    return result;
+  };
+  try {
+    const aMK = rowMajor(a, plan.transposeA, batchA, k, m);
+    const bKN = rowMajor(b, plan.transposeB, batchB, n, k);
+    const multiply = (aId: number, rows: number, bId: number, biasId: number, outId: number) =>
+      run(
+        aId,
+        shapeBytes(rows, k),
+        3,
+        bId,
+        shapeBytes(k, n),
+        3,
+        0,
+        0,
+        CLAMP_CODES[clamp],
+        biasId,
+        0,
+        0,
+        outId,
+      );
+    if (batchB === 1) {
+      // One b for every batch (then batchA is the whole batch): one multiply over the stacked rows of a.
+      const biasId = bias === undefined ? 0 : tensorId(backend, bias);
+      multiply(
+        tensorId(backend, aMK),
+        batch * m,
+        weightsId(backend, bKN, k, slice),
+        biasId,
+        tensorId(backend, out),
+      );
+      return;
+    }
+    // XNNPACK caches an operator per (b, bias) id pair; an aliased bias goes away with it instead of
+    // accumulating cache keys on the real bias.
+    const biasId = bias === undefined ? 0 : slice(bias, 0, n);
+    const aWhole = batchA === 1 ? tensorId(backend, aMK) : undefined;
+    for (const [index, [ai, bi]] of plan.pairs.entries()) {
+      multiply(aWhole ?? slice(aMK, ai, m * k), m, slice(bKN, bi, k * n), biasId, slice(out, index, m * n));
+    }
+  } finally {
+    for (const alias of aliases) releaseAlias(backend, alias);
+    for (const temporary of temporaries) backend.disposeData(temporary.dataId);
+  }
+}
+
+/** The [1, rows, cols] shape argument of the wasm matmul, as the bytes of an Int32Array. */
+function shapeBytes(rows: number, cols: number): Uint8Array {
+  return new Uint8Array(new Int32Array([1, rows, cols]).buffer);
+}
+
+/** The [K, N] each tensor's data was last packed as by XNNPACK (recorded as K). */
+const packedAs = new WeakMap<DataId, number>();
+
+/**
+ * The id to pass as XNNPACK weights. XNNPACK caches packed weights under the tensor id alone, and reshaped
+ * views share their source's id: a view multiplied with another [K, N] gets a fresh alias instead of the
+ * stale packed weights.
+ */
+function weightsId(
+  backend: WasmBackend,
+  b: TensorInfo,
+  k: number,
+  slice: (tensor: TensorInfo, index: number, size: number) => number,
+): number {
+  const packedK = packedAs.get(b.dataId);
+  if (packedK === undefined) packedAs.set(b.dataId, k);
+  else if (packedK !== k) return slice(b, 0, util.sizeFromShape(b.shape));
+  return tensorId(backend, b);
+}
