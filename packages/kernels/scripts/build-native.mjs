@@ -3,7 +3,7 @@
 // Runs as the package's `install` script: it prints one line and always exits 0, because without the
 // addon linewise runs on pure wasm and a failed native build must never fail an install.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +32,7 @@ function build() {
     LIBRARY_NAMES.some((name) => path.endsWith(`/${name}`)),
   );
   if (library === undefined) return 'skipped (no libopenblas.so found; apt-get install libopenblas-dev)';
+  if (upToDate()) return 'up to date (native/build/Release/linewise_blas.node)';
   const nodeGyp = findNodeGyp();
   if (nodeGyp === undefined)
     return 'skipped (node-gyp not found: neither npm_config_node_gyp nor npm/pnpm bundled)';
@@ -53,6 +54,15 @@ function build() {
     return `failed, using wasm only (${reason.slice(0, 160)}; full log: ${logFile})`;
   }
   return `built native/build/Release/linewise_blas.node (${header}, ${library})`;
+}
+
+/** pnpm runs install scripts of workspace packages on every install: skip the rebuild when nothing changed. */
+function upToDate() {
+  const addon = join(nativeDir, 'build', 'Release', 'linewise_blas.node');
+  if (!existsSync(addon)) return false;
+  const built = statSync(addon).mtimeMs;
+  const sources = [join(nativeDir, 'binding.gyp'), join(nativeDir, 'linewise_blas.c')];
+  return sources.every((source) => statSync(source).mtimeMs <= built);
 }
 
 /** Breadth-first search to `depth` folder levels below each root, so system defaults win over variants. */

@@ -1,14 +1,19 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, KernelsConfigError } from './errors.ts';
 import { disableNativeBlas, loadNativeBlas } from './native.ts';
 import { registerKernels } from './register.ts';
+import { startMatMulPool, stopMatMulPool } from './wasm/matmul-pool.ts';
 
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
 
 export interface InitBackendOptions {
   /** `auto` (default): an installed tfjs-node(-gpu), else wasm. `cpu` is the slow reference backend. */
   backend?: BackendChoice;
-  /** Threads for the native BLAS accelerator (default: all cores it sees). wasm itself runs one thread. */
+  /**
+   * Threads for the matmuls (default: all cores). With the native BLAS, its threads; on pure wasm (which
+   * itself runs one thread in Node), the main thread plus `threads - 1` matmul workers, default at most 4.
+   */
   threads?: number;
   /** Use the native BLAS accelerator when it was built (default true). */
   native?: boolean;
@@ -21,7 +26,7 @@ export interface BackendInfo {
   binding?: TensorflowBinding;
   /** What speeds this backend up beyond stock tfjs, e.g. `xnnpack-batch-matmul`, `native-blas:openblas`. */
   accelerations: string[];
-  /** Threads used by the matmul path (native BLAS) or 1. */
+  /** Threads used by the matmul path: the native BLAS's, or the pure-wasm matmul pool's (1 = main only). */
   threads: number;
 }
 
@@ -32,6 +37,9 @@ interface BackendFactoryEntry {
 }
 
 const TENSORFLOW_BINDINGS: TensorflowBinding[] = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** Pure-wasm matmul threads by default: each worker holds a wasm heap as large as its operands. */
+const MAX_DEFAULT_WASM_THREADS = 4;
 
 let gradientsRegistered = false;
 /** Backends initialised after linewise kernels were registered for them. */
@@ -57,6 +65,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (choice === 'tensorflow' || choice === 'auto') {
     const binding = await importTensorflowBinding();
     if (binding !== undefined) {
+      await stopMatMulPool();
       await activate('tensorflow');
       return { backend: 'tensorflow', binding, accelerations: registerKernels('tensorflow'), threads: 1 };
     }
@@ -69,6 +78,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
   }
   if (choice === 'cpu') {
+    await stopMatMulPool();
     await import('@tensorflow/tfjs-backend-cpu');
     const accelerations = registerKernels('cpu');
     await activate('cpu');
@@ -77,14 +87,16 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   await import('@tensorflow/tfjs-backend-wasm');
   const accelerations = registerKernels('wasm');
   let threads = 1;
-  if (options.native !== false) {
-    const native = loadNativeBlas(options.threads);
-    if (native !== undefined) {
-      accelerations.push(`native-blas:${native.library}`);
-      threads = native.threads;
-    }
+  const native = options.native === false ? undefined : loadNativeBlas(options.threads);
+  if (native !== undefined) {
+    accelerations.push(`native-blas:${native.library}`);
+    threads = native.threads;
+    await stopMatMulPool();
   } else {
-    disableNativeBlas();
+    if (options.native === false) disableNativeBlas();
+    threads = options.threads ?? Math.min(availableParallelism(), MAX_DEFAULT_WASM_THREADS);
+    await startMatMulPool(threads);
+    if (threads > 1) accelerations.push(`wasm-matmul-threads:${threads}`);
   }
   await activate('wasm');
   return { backend: 'wasm', accelerations, threads };

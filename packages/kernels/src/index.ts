@@ -15,3 +15,4 @@ export { layerNorm } from './ops/layer_norm.ts';
 export { logProbsOfTargets } from './ops/log_probs_of_targets.ts';
 export { rmsNorm } from './ops/rms_norm.ts';
 export { siluMul } from './ops/silu_mul.ts';
+export { MatMulPoolError } from './wasm/matmul-pool.ts';

@@ -47,15 +47,13 @@ export {
   type HfConfigResult,
   type LinewiseConfigBlock,
 } from './hf-config.ts';
+export { type MatrixInput, pairMask, type TokenInput } from './inputs.ts';
 export {
   type CreateOptions,
   type ForwardOptions,
   type ForwardResult,
   type FromWeightsOptions,
   type KvCache,
-  type MatrixInput,
-  pairMask,
-  type TokenInput,
   TransformerModel,
 } from './model.ts';
 export { Rng } from './random.ts';

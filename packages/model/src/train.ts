@@ -1,7 +1,8 @@
 import { clipByGlobalNorm } from '@linewise/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelInputError } from './errors.ts';
-import { type MatrixInput, pairMask, type TokenInput, type TransformerModel } from './model.ts';
+import { type MatrixInput, pairMask, type TokenInput } from './inputs.ts';
+import type { TransformerModel } from './model.ts';
 
 /** What `trainStep` needs from an optimizer (`@linewise/kernels`' `Adam` fits). */
 export interface StepOptimizer {

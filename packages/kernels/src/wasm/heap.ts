@@ -45,13 +45,16 @@ export function asWasm(backend: KernelBackend | object): WasmBackend {
   return backend as unknown as WasmBackend;
 }
 
-/** The backend's record of `tensor`; throws if the backend does not hold it. */
+/**
+ * The backend's record of `tensor`. Like stock kernels, a tensor made on another backend is moved here
+ * first (DataStorage.get does that); an id no backend knows throws.
+ */
 export function tensorData(backend: WasmBackend, tensor: TensorInfo): WasmTensorData {
-  // DataStorage.get of an unknown id tries to move the data from another backend: check first.
-  if (!backend.dataIdMap.has(tensor.dataId)) {
+  const data = backend.dataIdMap.get(tensor.dataId) as WasmTensorData | undefined;
+  if (data === undefined) {
     throw new Error(`the wasm backend holds no data for a tensor of shape [${tensor.shape}]`);
   }
-  return backend.dataIdMap.get(tensor.dataId);
+  return data;
 }
 
 /** The wasm-side id of `tensor`, as the backend's C functions take it. */

@@ -9,6 +9,7 @@ import {
   tensorId,
   type WasmBackend,
 } from './heap.ts';
+import { matMulPoolFor, splitAcross } from './matmul-pool.ts';
 
 /** Activations that XNNPACK applies as an output clamp inside the matmul. */
 export type MatMulClamp = 'linear' | 'relu' | 'relu6';
@@ -303,15 +304,41 @@ function xnnpack(
         0,
         outId,
       );
+    // Large products are split across the matmul worker pool (output rows or batch slices).
+    const pool = matMulPoolFor(2 * batch * m * n * k, batchA * m * k + batchB * k * n + batch * m * n);
+    const at = (tensor: TensorInfo | undefined) =>
+      tensor === undefined ? 0 : tensorData(backend, tensor).memoryOffset;
+    const [aAt, bAt, biasAt, outAt] = [at(aMK), at(bKN), at(bias), at(out)];
+    const view = (offset: number, floats: number) =>
+      new Float32Array(backend.wasm.HEAPU8.buffer, offset, floats);
+    const job = { k, n, hasBias: bias !== undefined, clamp: CLAMP_CODES[clamp] };
     if (batchB === 1) {
       // One b for every batch (then batchA is the whole batch): one multiply over the stacked rows of a.
       const biasId = bias === undefined ? 0 : tensorId(backend, bias);
-      multiply(
-        tensorId(backend, aMK),
-        batch * m,
-        weightsId(backend, bKN, k, slice),
-        biasId,
-        tensorId(backend, out),
+      const bId = weightsId(backend, bKN, k, slice);
+      const rows = batch * m;
+      const stacked = (end: number) =>
+        multiply(tensorId(backend, aMK), end, bId, biasId, tensorId(backend, out));
+      if (pool === undefined || rows < pool.threads) {
+        stacked(rows);
+        return;
+      }
+      splitAcross(
+        pool,
+        rows,
+        (start, end) => ({
+          job: { ...job, count: 1, m: end - start, sharedA: true, sharedB: true },
+          fill: (data, layout) => {
+            data.set(view(aAt + 4 * start * k, (end - start) * k), layout.a);
+            data.set(view(bAt, k * n), layout.b);
+            if (bias !== undefined) data.set(view(biasAt, n), layout.bias);
+          },
+        }),
+        stacked,
+        (start, end, data, layout) =>
+          view(outAt + 4 * start * n, (end - start) * n).set(
+            data.subarray(layout.out, layout.out + (end - start) * n),
+          ),
       );
       return;
     }
@@ -319,9 +346,36 @@ function xnnpack(
     // accumulating cache keys on the real bias.
     const biasId = bias === undefined ? 0 : slice(bias, 0, n);
     const aWhole = batchA === 1 ? tensorId(backend, aMK) : undefined;
-    for (const [index, [ai, bi]] of plan.pairs.entries()) {
-      multiply(aWhole ?? slice(aMK, ai, m * k), m, slice(bKN, bi, k * n), biasId, slice(out, index, m * n));
+    const pairs = (end: number) => {
+      for (const [index, [ai, bi]] of plan.pairs.slice(0, end).entries()) {
+        multiply(aWhole ?? slice(aMK, ai, m * k), m, slice(bKN, bi, k * n), biasId, slice(out, index, m * n));
+      }
+    };
+    if (pool === undefined || batch < pool.threads) {
+      pairs(batch);
+      return;
     }
+    splitAcross(
+      pool,
+      batch,
+      (start, end) => ({
+        job: { ...job, count: end - start, m, sharedA: batchA === 1, sharedB: false },
+        fill: (data, layout) => {
+          for (let index = start; index < end; index++) {
+            const [ai, bi] = plan.pairs[index] ?? [0, 0];
+            if (batchA !== 1) data.set(view(aAt + 4 * ai * m * k, m * k), layout.a + (index - start) * m * k);
+            data.set(view(bAt + 4 * bi * k * n, k * n), layout.b + (index - start) * k * n);
+          }
+          if (batchA === 1) data.set(view(aAt, m * k), layout.a);
+          if (bias !== undefined) data.set(view(biasAt, n), layout.bias);
+        },
+      }),
+      pairs,
+      (start, end, data, layout) =>
+        view(outAt + 4 * start * m * n, (end - start) * m * n).set(
+          data.subarray(layout.out, layout.out + (end - start) * m * n),
+        ),
+    );
   } finally {
     for (const alias of aliases) releaseAlias(backend, alias);
     for (const temporary of temporaries) backend.disposeData(temporary.dataId);
