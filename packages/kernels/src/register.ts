@@ -8,6 +8,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.ts';
 import { batchMatMulConfig } from './kernels/BatchMatMul.ts';
+import { castConfig } from './kernels/Cast.ts';
 import { decodeAttentionKernels } from './kernels/DecodeAttention.ts';
 import { embedRowsKernels } from './kernels/EmbedRows.ts';
 import { gatherV2Config } from './kernels/GatherV2.ts';
@@ -63,6 +64,7 @@ const KERNELS: Record<string, KernelConfig[]> = {
     unsortedSegmentSumConfig,
     sumConfig,
     identityConfig,
+    castConfig,
     gatherV2Config,
     ...decodeAttentionKernels.wasm,
     ...embedRowsKernels.wasm,
@@ -93,6 +95,7 @@ const ACCELERATIONS: Record<string, string[]> = {
     'unsorted-segment-sum',
     'leading-axis-sum',
     'shared-identity',
+    'shared-cast',
     'row-gather',
     'fused-ops',
   ],

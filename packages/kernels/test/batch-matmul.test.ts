@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/index.ts';
 import type { WasmBackend } from '../src/wasm/heap.ts';
+import { transposeInto } from '../src/wasm/matmul.ts';
 import { nativeSkipReason } from './support/native.ts';
 import { relativeError, seededValues } from './support/numbers.ts';
 
@@ -23,6 +24,8 @@ const SIZES: [number, number, number][] = [
   [7, 13, 1],
   [7, 1, 5],
   [33, 65, 17],
+  // N >= 2M: computed as (b^T a^T)^T, transposed back.
+  [9, 21, 40],
 ];
 /** Batch dims of a and b: none, equal, one side broadcast, rank 4, and size-1 dims broadcast both ways. */
 const BATCHES: [number[], number[]][] = [
@@ -246,3 +249,30 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('transposeInto (the matmul operand transpose)', () => {
+  for (const [count, rows, cols] of [
+    [1, 1, 1],
+    [1, 5, 130],
+    [2, 67, 9],
+    [3, 8, 64],
+    [1, 4, 65],
+  ] as [number, number, number][]) {
+    it(`${count} x [${rows}, ${cols}]`, () => {
+      const source = seededValues(count * rows * cols, rows * 31 + cols);
+      const target = new Float32Array(source.length).fill(Number.NaN);
+      transposeInto(source, target, count, rows, cols);
+      for (let b = 0; b < count; b++) {
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) {
+            const at = b * rows * cols;
+            if (target[at + c * rows + r] !== source[at + r * cols + c]) {
+              throw new Error(`mismatch at batch ${b}, row ${r}, column ${c}`);
+            }
+          }
+        }
+      }
+      expect(target.every((value) => !Number.isNaN(value))).toBe(true);
+    });
+  }
+});

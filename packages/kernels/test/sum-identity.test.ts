@@ -90,6 +90,36 @@ describe('Identity on wasm (shares data instead of copying)', () => {
   });
 });
 
+describe('Cast on wasm (same dtype shares data, others go to the stock kernel)', () => {
+  it('a same-dtype cast shares the data and keeps its values after the original is disposed', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory();
+    const x = floats([16, 9], 63);
+    const expected = Array.from(x.dataSync());
+    const y = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(expected);
+    y.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+  });
+
+  it('casts between dtypes as cpu does, and gradients through multiplies match cpu', async () => {
+    const fn = () => {
+      const x = floats([5, 7], 64, 3);
+      const w = floats([5, 7], 65);
+      const f = (a: tf.Tensor) => tf.sum(tf.mul(tf.mul(a, w), a));
+      return [
+        tf.cast(x, 'int32'),
+        tf.cast(tf.cast(x, 'int32'), 'float32'),
+        tf.cast(tf.tensor1d([1, 0, 2], 'int32'), 'int32'),
+        ...tf.grads(f)([x]),
+      ];
+    };
+    expectClose(await runOn('wasm', fn), await runOn('cpu', fn), 1e-6, 1e-6);
+  });
+});
+
 describe('GatherV2 on wasm (row copies for axis-0 gathers, stock kernel otherwise)', () => {
   for (const [label, shape, ids, idShape, axis] of [
     ['[6,5] rows', [6, 5], [5, 0, 0, 3], [4], 0],

@@ -124,7 +124,11 @@ export function batchMatMul(
 
   const blas = activeNativeBlas();
   if (blas === undefined && k > 0) {
-    xnnpack(backend, plan, a, b, out, bias, clamp);
+    if (plan.batch === 1 && bias === undefined && clamp === 'linear' && n >= 2 * m) {
+      xnnpackSwapped(backend, plan, a, b, out);
+    } else {
+      xnnpack(backend, plan, a, b, out, bias, clamp);
+    }
     return out;
   }
   // The BLAS accumulates into the output (beta = 1) when it starts as the bias rows.
@@ -253,6 +257,39 @@ function sgemm(
   }
 }
 
+/**
+ * A single product with far more output columns than rows (the weight gradients `x^T dy` of wide layers)
+ * as `out^T = op(b)^T op(a)^T`, transposed into `out`. XNNPACK packs its right operand whole for every
+ * thread and splits the left one's rows: this way the packed and copied operand is the small one, the
+ * split is over the long side, and `a` is used as stored when transposed (a `transposeA` product needs no
+ * input transpose). On the benchmark GPT's MLP and QKV weight gradients ([2048, 256]^T x [2048, 1024] and
+ * x [2048, 768]) this took pure-wasm training steps from about 1,410 to 1,285 ms (2 threads).
+ */
+function xnnpackSwapped(
+  backend: WasmBackend,
+  plan: Plan,
+  a: TensorInfo,
+  b: TensorInfo,
+  out: TensorInfo,
+): void {
+  const { m, n } = plan;
+  const swapped: Plan = {
+    ...plan,
+    m: n,
+    n: m,
+    transposeA: !plan.transposeB,
+    transposeB: !plan.transposeA,
+  };
+  const outT = backend.makeOutput([n, m], 'float32');
+  try {
+    xnnpack(backend, swapped, b, a, outT, undefined, 'linear');
+    // Views after every allocation (the product allocates temporaries).
+    transposeInto(heapF32(backend, outT), heapF32(backend, out), 1, n, m);
+  } finally {
+    backend.disposeData(outT.dataId);
+  }
+}
+
 function xnnpack(
   backend: WasmBackend,
   plan: Plan,
@@ -280,8 +317,16 @@ function xnnpack(
   // XNNPACK's matmul takes untransposed operands only. A transpose with a dimension of 1 moves no data.
   const rowMajor = (tensor: TensorInfo, transposed: boolean, count: number, rows: number, cols: number) => {
     if (!transposed || rows === 1 || cols === 1) return tensor;
-    const view: TensorInfo = { dataId: tensor.dataId, shape: [count, rows, cols], dtype: tensor.dtype };
-    const result = runKernel(backend, Transpose, { x: view }, { perm: [0, 2, 1] });
+    let result: TensorInfo;
+    if (count === 1) {
+      result = backend.makeOutput([count, cols, rows], 'float32');
+      // Views after the allocation: growing the heap detaches earlier ones.
+      transposeInto(heapF32(backend, tensor), heapF32(backend, result), count, rows, cols);
+    } else {
+      // Many small matrices ([32, 256, 256] attention probabilities): the stock kernel is as fast.
+      const view: TensorInfo = { dataId: tensor.dataId, shape: [count, rows, cols], dtype: tensor.dtype };
+      result = runKernel(backend, Transpose, { x: view }, { perm: [0, 2, 1] });
+    }
     temporaries.push(result);
     return result;
   };
@@ -405,4 +450,44 @@ function weightsId(
   if (packedK === undefined) packedAs.set(b.dataId, k);
   else if (packedK !== k) return slice(b, 0, util.sizeFromShape(b.shape));
   return tensorId(backend, b);
+}
+
+/** Columns per pass of `transposeInto`: 64 output rows being written stay in L1. */
+const TILE = 64;
+
+/**
+ * Writes `count` [rows, cols] matrices of `source` transposed into `target` ([count, cols, rows]): four
+ * source rows at a time over `TILE` columns, so reads are contiguous and writes land in 4-float runs.
+ * 2-8x faster than the stock wasm Transpose on the matmul operands of the benchmark GPT.
+ */
+export function transposeInto(
+  source: Float32Array,
+  target: Float32Array,
+  count: number,
+  rows: number,
+  cols: number,
+): void {
+  const size = rows * cols;
+  const fullRows = rows - (rows % 4);
+  for (let batch = 0; batch < count; batch++) {
+    const base = batch * size;
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let r = 0; r < fullRows; r += 4) {
+        let from = base + r * cols + c0;
+        let to = base + c0 * rows + r;
+        for (let c = c0; c < c1; c++) {
+          target[to] = source[from] as number;
+          target[to + 1] = source[from + cols] as number;
+          target[to + 2] = source[from + 2 * cols] as number;
+          target[to + 3] = source[from + 3 * cols] as number;
+          from++;
+          to += rows;
+        }
+      }
+      for (let r = fullRows; r < rows; r++) {
+        for (let c = c0; c < c1; c++) target[base + c * rows + r] = source[base + r * cols + c] as number;
+      }
+    }
+  }
 }
