@@ -24,8 +24,8 @@ const SIZES: [number, number, number][] = [
   [7, 13, 1],
   [7, 1, 5],
   [33, 65, 17],
-  // N >= 2M: computed as (b^T a^T)^T, transposed back.
-  [9, 21, 40],
+  // With transposeA (a weight gradient's shape), M >= 64 and N >= 2M: computed as (b^T a^T)^T.
+  [64, 21, 130],
 ];
 /** Batch dims of a and b: none, equal, one side broadcast, rank 4, and size-1 dims broadcast both ways. */
 const BATCHES: [number[], number[]][] = [

@@ -124,7 +124,7 @@ export function batchMatMul(
 
   const blas = activeNativeBlas();
   if (blas === undefined && k > 0) {
-    if (plan.batch === 1 && bias === undefined && clamp === 'linear' && n >= 2 * m) {
+    if (isWideWeightGradient(plan, bias, clamp)) {
       xnnpackSwapped(backend, plan, a, b, out);
     } else {
       xnnpack(backend, plan, a, b, out, bias, clamp);
@@ -265,6 +265,21 @@ function sgemm(
  * input transpose). On the benchmark GPT's MLP and QKV weight gradients ([2048, 256]^T x [2048, 1024] and
  * x [2048, 768]) this took pure-wasm training steps from about 1,410 to 1,285 ms (2 threads).
  */
+/**
+ * Weight gradients `x^T dy` (transposeA, many rows of both operands) of wide layers. Only those: a
+ * few-row product such as a sampling step's LM head gains nothing and pays a transpose per call.
+ */
+function isWideWeightGradient(plan: Plan, bias: TensorInfo | undefined, clamp: MatMulClamp): boolean {
+  return (
+    plan.batch === 1 &&
+    bias === undefined &&
+    clamp === 'linear' &&
+    plan.transposeA &&
+    plan.m >= 64 &&
+    plan.n >= 2 * plan.m
+  );
+}
+
 function xnnpackSwapped(
   backend: WasmBackend,
   plan: Plan,

@@ -1,19 +1,8 @@
-/** mulberry32: a tiny seeded PRNG, so every test input is the same on every run. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { uniform } from './random.ts';
 
 /** `size` values uniform in [-1, 1) from `seed`. */
 export function seededValues(size: number, seed: number): Float32Array<ArrayBuffer> {
-  const next = mulberry32(seed);
-  return Float32Array.from({ length: size }, () => next() * 2 - 1);
+  return uniform(size, seed) as Float32Array<ArrayBuffer>;
 }
 
 /**
