@@ -70,12 +70,14 @@ const KERNELS: Record<string, KernelConfig[]> = {
     ...embedRowsKernels.wasm,
     ...[...FUSED_ON_WASM, ...NATIVE_ON_WASM].flatMap((kernels) => kernels.wasm),
   ],
-  cpu: FUSED_ON_CPU.flatMap((kernels) => kernels.cpu),
+  cpu: [
+    ...FUSED_ON_CPU.flatMap((kernels) => kernels.cpu),
+    // generate's decode step (single-query attention over a preallocated KV cache), on cpu as well.
+    ...decodeAttentionKernels.cpu,
+    ...embedRowsKernels.cpu,
+  ],
   tensorflow: [],
 };
-// Single-query attention over a preallocated KV cache (generate's decode step), on cpu as well.
-KERNELS.cpu?.push(...decodeAttentionKernels.cpu);
-KERNELS.cpu?.push(...embedRowsKernels.cpu);
 
 /** Gradients of the ops linewise adds (stock ops keep tfjs's gradients). */
 const GRADIENTS: GradConfig[] = [

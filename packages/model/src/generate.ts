@@ -1,9 +1,10 @@
 import { hasDecodeAttention } from '@linewise/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import { disposeInferencePlan, type InferencePlan, type KvCache } from './backbone.ts';
 import { eosIds } from './config.ts';
 import { ModelInputError } from './errors.ts';
 import { attentionBias, MASKED } from './layers.ts';
-import { disposeInferencePlan, type InferencePlan, type KvCache, type TransformerModel } from './model.ts';
+import type { TransformerModel } from './model.ts';
 import { Rng } from './random.ts';
 import { chooseToken, type SamplingOptions } from './sampling.ts';
 

@@ -1,29 +1,17 @@
-import {
-  biasGelu,
-  decodeAttention,
-  embedRows,
-  entropyFromLogits,
-  layerNorm,
-  logProbsOfTargets,
-  rmsNorm,
-  siluMul,
-} from '@linewise/kernels';
+import { entropyFromLogits, logProbsOfTargets } from '@linewise/kernels';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  type BackboneOptions,
+  backbone,
+  type InferencePlan,
+  type KvCache,
+  type WeightSource,
+} from './backbone.ts';
 import { type ModelConfig, validateConfig } from './config.ts';
 import { ModelInputError, ModelStateError, WeightsError } from './errors.ts';
 import { type GenerateOptions, type GenerationResult, generate } from './generate.ts';
 import { type MatrixInput, pairMask, type TokenInput, toIdTensor, toMatrix } from './inputs.ts';
-import {
-  applyRope,
-  attend,
-  attentionBias,
-  embeddingLookup,
-  halfSwapMatrix,
-  linearInOut,
-  linearOutIn,
-  ropeSignedFrequencies,
-  ropeTables,
-} from './layers.ts';
+import { attentionBias, halfSwapMatrix, linearOutIn, ropeSignedFrequencies } from './layers.ts';
 import { Rng } from './random.ts';
 import {
   embeddingName,
@@ -33,6 +21,8 @@ import {
   SCALAR_HEAD_BIAS,
   SCALAR_HEAD_WEIGHT,
 } from './weights.ts';
+
+export type { KvCache } from './backbone.ts';
 
 export interface ForwardOptions {
   /**
@@ -76,42 +66,11 @@ export interface FromWeightsOptions {
   copy?: boolean;
 }
 
-/** Fused inference weights (see `TransformerModel.inferencePlan`). @internal */
-export interface InferencePlan {
-  qkvWeight: tf.Tensor2D[];
-  qkvBias: (tf.Tensor1D | undefined)[];
-  /** Llama/Qwen2 o_proj, gate_proj, up_proj, down_proj and the LM head in [in, out] layout, when small. */
-  transposed?: {
-    oProj: tf.Tensor2D[];
-    gate: tf.Tensor2D[];
-    up: tf.Tensor2D[];
-    down: tf.Tensor2D[];
-    lmHead: tf.Tensor2D;
-  };
-  ropeFrequencies?: tf.Tensor1D;
-  swap?: tf.Tensor2D;
-}
-
 /**
  * Largest model whose [out, in] weights `generate` also keeps transposed for its duration (matmuls
  * without a transposed operand are faster on wasm; the copies cost one more set of those weights).
  */
-export const PRETRANSPOSE_MAX_PARAMETERS = 300_000_000;
-
-/** Frees an `InferencePlan`. @internal */
-export function disposeInferencePlan(plan: InferencePlan): void {
-  tf.dispose([...plan.qkvWeight, ...plan.qkvBias.filter((t) => t !== undefined)]);
-  const t = plan.transposed;
-  if (t) tf.dispose([...t.oProj, ...t.gate, ...t.up, ...t.down, t.lmHead]);
-  if (plan.ropeFrequencies) plan.ropeFrequencies.dispose();
-  if (plan.swap) plan.swap.dispose();
-}
-
-/** Per-layer keys and values of a KV cache, each [B, Hkv, S, headDim] (keys after RoPE). */
-export interface KvCache {
-  keys: tf.Tensor4D[];
-  values: tf.Tensor4D[];
-}
+const PRETRANSPOSE_MAX_PARAMETERS = 300_000_000;
 
 let nextModelId = 0;
 
@@ -293,22 +252,17 @@ export class TransformerModel {
     if (this.disposed) throw new ModelStateError('the model was disposed');
   }
 
+  /** The variables as the backbone reads them. */
+  private readonly source: WeightSource = {
+    w1: (name) => this.w(name) as unknown as tf.Tensor1D,
+    w2: (name) => this.w(name) as unknown as tf.Tensor2D,
+    optionalW1: (name) => this.weights.get(name) as unknown as tf.Tensor1D | undefined,
+  };
+
   private w(name: string): tf.Variable {
     const variable = this.weights.get(name);
     if (variable === undefined) throw new ModelStateError(`the model has no weight '${name}'`);
     return variable;
-  }
-
-  private w1(name: string): tf.Tensor1D {
-    return this.w(name) as unknown as tf.Tensor1D;
-  }
-
-  private w2(name: string): tf.Tensor2D {
-    return this.w(name) as unknown as tf.Tensor2D;
-  }
-
-  private optionalW1(name: string): tf.Tensor1D | undefined {
-    return this.weights.get(name) as unknown as tf.Tensor1D | undefined;
   }
 
   // ---------------------------------------------------------------- computation
@@ -317,9 +271,8 @@ export class TransformerModel {
   forward(tokens: TokenInput, options: ForwardOptions = {}): ForwardResult {
     this.checkAlive();
     return tf.tidy(() => {
-      const { ids, mask, positions } = this.prepare(tokens, options);
+      const { ids, hidden } = this.encode(tokens, options);
       const [b, t] = ids.shape;
-      const hidden = this.backbone(ids, positions, attentionBias(t, 0, mask));
       const logits = this.lmHead(hidden);
       return {
         logits: tf.reshape(logits, [b, t, this.config.vocabSize]) as tf.Tensor3D,
@@ -332,13 +285,9 @@ export class TransformerModel {
   hiddenStates(tokens: TokenInput, options: ForwardOptions = {}): tf.Tensor3D {
     this.checkAlive();
     return tf.tidy(() => {
-      const { ids, mask, positions } = this.prepare(tokens, options);
+      const { ids, hidden } = this.encode(tokens, options);
       const [b, t] = ids.shape;
-      return tf.reshape(this.backbone(ids, positions, attentionBias(t, 0, mask)), [
-        b,
-        t,
-        this.config.hiddenSize,
-      ]) as tf.Tensor3D;
+      return tf.reshape(hidden, [b, t, this.config.hiddenSize]) as tf.Tensor3D;
     });
   }
 
@@ -373,10 +322,10 @@ export class TransformerModel {
     const wantLogProbs = want.logProbs ?? true;
     const wantEntropy = want.entropy ?? true;
     return tf.tidy(() => {
-      const { ids, mask: maskT, positions } = this.prepare(tokens, { attentionMask: mask });
+      const { ids, mask: maskT, hidden } = this.encode(tokens, { attentionMask: mask });
       const [b, t] = ids.shape;
       if (t < 2) throw new ModelInputError('tokens', 'log-probs need at least 2 tokens per sequence');
-      const logits = this.lmHead(this.backbone(ids, positions, attentionBias(t, 0, maskT)));
+      const logits = this.lmHead(hidden);
       // Targets are the tokens shifted left; the last position gets a dummy target and is sliced off,
       // which is cheaper than slicing the hidden states before the LM head.
       const targetMask = maskT ? pairMask(maskT) : undefined;
@@ -402,13 +351,12 @@ export class TransformerModel {
     this.checkAlive();
     if (!this.hasScalarHead) throw new ModelStateError('values() needs a scalar head: call addScalarHead()');
     return tf.tidy(() => {
-      const { ids, mask: maskT, positions } = this.prepare(tokens, { attentionMask: mask });
+      const { ids, mask: maskT, hidden } = this.encode(tokens, { attentionMask: mask });
       const [b, t] = ids.shape;
-      const hidden = this.backbone(ids, positions, attentionBias(t, 0, maskT));
-      const scores = tf.reshape(linearOutIn(hidden, this.w2(SCALAR_HEAD_WEIGHT), this.w1(SCALAR_HEAD_BIAS)), [
-        b,
-        t,
-      ]) as tf.Tensor2D;
+      const scores = tf.reshape(
+        linearOutIn(hidden, this.source.w2(SCALAR_HEAD_WEIGHT), this.source.w1(SCALAR_HEAD_BIAS)),
+        [b, t],
+      ) as tf.Tensor2D;
       return maskT ? tf.mul(scores, tf.cast(maskT, 'float32')) : scores;
     });
   }
@@ -440,7 +388,7 @@ export class TransformerModel {
     const result = tf.tidy(() => {
       const [b, t] = ids.shape;
       const cache: KvCache = { keys: [], values: [] };
-      const hidden = this.backbone(ids, positions, bias, past, cache, plan);
+      const hidden = this.backbone(ids, positions, { bias, past, collect: cache, plan });
       const last =
         t === 1
           ? hidden
@@ -448,9 +396,7 @@ export class TransformerModel {
               b,
               -1,
             ]) as tf.Tensor2D);
-      const logits = plan?.transposed
-        ? (tf.matMul(last, plan.transposed.lmHead) as tf.Tensor2D)
-        : this.lmHead(last);
+      const logits = this.lmHead(last, plan);
       return { logits, keys: cache.keys, values: cache.values };
     });
     return { logits: result.logits, cache: { keys: result.keys, values: result.values } };
@@ -476,13 +422,29 @@ export class TransformerModel {
     this.checkAlive();
     const result = tf.tidy(() => {
       const collect: KvCache = { keys: [], values: [] };
-      const hidden = this.backbone(ids, positions, undefined, cache, collect, plan, { starts, position });
-      const logits = plan.transposed
-        ? (tf.matMul(hidden, plan.transposed.lmHead) as tf.Tensor2D)
-        : this.lmHead(hidden);
+      const hidden = this.backbone(ids, positions, {
+        past: cache,
+        collect,
+        plan,
+        decode: { starts, position },
+      });
+      const logits = this.lmHead(hidden, plan);
       return { logits, keys: collect.keys, values: collect.values };
     });
     return { logits: result.logits, cache: { keys: result.keys, values: result.values } };
+  }
+
+  /**
+   * The backbone over whole sequences (no cache): hidden states [B*T, d] with the normalised inputs.
+   * Call inside a tidy.
+   */
+  private encode(
+    tokens: TokenInput,
+    options: ForwardOptions,
+  ): { ids: tf.Tensor2D; mask: tf.Tensor2D | undefined; hidden: tf.Tensor2D } {
+    const { ids, mask, positions } = this.prepare(tokens, options);
+    const hidden = this.backbone(ids, positions, { bias: attentionBias(ids.shape[1], 0, mask) });
+    return { ids, mask, hidden };
   }
 
   /** Normalises token/mask/position inputs to tensors (owned by the surrounding tidy). */
@@ -499,25 +461,20 @@ export class TransformerModel {
         `sequence length ${t} exceeds maxPositions ${this.config.maxPositions}`,
       );
     }
-    let mask: tf.Tensor2D | undefined;
-    if (options.attentionMask !== undefined) {
-      mask = toMatrix(options.attentionMask, 'attentionMask', 'float32');
-      if (mask.shape[0] !== b || mask.shape[1] !== t) {
-        throw new ModelInputError(
-          'attentionMask',
-          `shape [${mask.shape}] does not match tokens [${b}, ${t}]`,
-        );
+    const alignedToIds = (input: MatrixInput, field: string, dtype: 'float32' | 'int32') => {
+      const m = toMatrix(input, field, dtype);
+      if (m.shape[0] !== b || m.shape[1] !== t) {
+        throw new ModelInputError(field, `shape [${m.shape}] does not match tokens [${b}, ${t}]`);
       }
-    }
+      return m;
+    };
+    const mask =
+      options.attentionMask === undefined
+        ? undefined
+        : alignedToIds(options.attentionMask, 'attentionMask', 'float32');
     let positions: tf.Tensor2D;
     if (options.positions !== undefined) {
-      positions = toMatrix(options.positions, 'positions', 'int32');
-      if (positions.shape[0] !== b || positions.shape[1] !== t) {
-        throw new ModelInputError(
-          'positions',
-          `shape [${positions.shape}] does not match tokens [${b}, ${t}]`,
-        );
-      }
+      positions = alignedToIds(options.positions, 'positions', 'int32');
     } else if (mask !== undefined) {
       positions = tf.cast(tf.maximum(tf.sub(tf.cumsum(mask, 1), 1), 0), 'int32') as tf.Tensor2D;
     } else {
@@ -531,8 +488,7 @@ export class TransformerModel {
   /**
    * Weights rearranged for inference, built once per `generate` call: per layer one q|k|v projection in
    * [in, out] layout with the query part pre-multiplied by 1/sqrt(headDim), so a step runs one matmul and
-   * one RoPE for queries and keys together. Dispose with `tf.dispose(Object.values(...))` helpers in
-   * `disposeInferencePlan`.
+   * one RoPE for queries and keys together. Free it with `disposeInferencePlan`.
    * @internal
    */
   inferencePlan(): InferencePlan {
@@ -547,25 +503,25 @@ export class TransformerModel {
         if (c.architecture === 'gpt2') {
           const p = `transformer.h.${i}.attn.c_attn`;
           const columnScale = tf.concat([tf.fill([qDim], scale), tf.ones([2 * qDim])]);
-          qkvWeight.push(tf.mul(this.w2(`${p}.weight`), columnScale) as tf.Tensor2D);
-          qkvBias.push(tf.mul(this.w1(`${p}.bias`), columnScale) as tf.Tensor1D);
+          qkvWeight.push(tf.mul(this.source.w2(`${p}.weight`), columnScale) as tf.Tensor2D);
+          qkvBias.push(tf.mul(this.source.w1(`${p}.bias`), columnScale) as tf.Tensor1D);
         } else {
           const a = `model.layers.${i}.self_attn`;
           qkvWeight.push(
             tf.transpose(
               tf.concat(
                 [
-                  tf.mul(this.w2(`${a}.q_proj.weight`), scale),
-                  this.w2(`${a}.k_proj.weight`),
-                  this.w2(`${a}.v_proj.weight`),
+                  tf.mul(this.source.w2(`${a}.q_proj.weight`), scale),
+                  this.source.w2(`${a}.k_proj.weight`),
+                  this.source.w2(`${a}.v_proj.weight`),
                 ],
                 0,
               ),
             ) as tf.Tensor2D,
           );
-          const qb = this.optionalW1(`${a}.q_proj.bias`);
-          const kb = this.optionalW1(`${a}.k_proj.bias`);
-          const vb = this.optionalW1(`${a}.v_proj.bias`);
+          const qb = this.source.optionalW1(`${a}.q_proj.bias`);
+          const kb = this.source.optionalW1(`${a}.k_proj.bias`);
+          const vb = this.source.optionalW1(`${a}.v_proj.bias`);
           qkvBias.push(qb && kb && vb ? (tf.concat([tf.mul(qb, scale), kb, vb]) as tf.Tensor1D) : undefined);
         }
       }
@@ -574,10 +530,10 @@ export class TransformerModel {
         const all = (suffix: string) =>
           Array.from(
             { length: c.numLayers },
-            (_, i) => tf.transpose(this.w2(`model.layers.${i}.${suffix}`)) as tf.Tensor2D,
+            (_, i) => tf.transpose(this.source.w2(`model.layers.${i}.${suffix}`)) as tf.Tensor2D,
           );
         const lmHead = tf.transpose(
-          this.w2(c.tieWordEmbeddings ? embeddingName(c) : 'lm_head.weight'),
+          this.source.w2(c.tieWordEmbeddings ? embeddingName(c) : 'lm_head.weight'),
         ) as tf.Tensor2D;
         plan.transposed =
           c.architecture === 'gpt2'
@@ -598,208 +554,16 @@ export class TransformerModel {
     }) as unknown as InferencePlan;
   }
 
-  /**
-   * The transformer stack: embeddings, layers, final norm. `ids`/`positions` [B, T], `bias` the additive
-   * attention bias [B|1, 1, T, S]. With `past`, keys/values of earlier positions are prepended; with
-   * `collect`, every layer's full keys/values are pushed into it; with `plan`, the fused inference
-   * weights are used. Returns [B*T, d].
-   */
-  private backbone(
-    ids: tf.Tensor2D,
-    positions: tf.Tensor2D,
-    bias: tf.Tensor4D | undefined,
-    past?: KvCache,
-    collect?: KvCache,
-    plan?: InferencePlan,
-    decode?: { starts: tf.Tensor1D; position: number },
-  ): tf.Tensor2D {
-    const c = this.config;
-    const [b, t] = ids.shape;
-    const n = b * t;
-    const heads = c.numHeads;
-    const kvHeads = c.numKvHeads;
-    const hd = c.headDim;
-    const scale = 1 / Math.sqrt(hd);
-    const flatIds = tf.reshape(ids, [n]) as tf.Tensor1D;
-    const flatPositions = tf.reshape(positions, [n]) as tf.Tensor1D;
-    // Decoding needs no gradient: one row-copy kernel for the token (and GPT-2 position) embeddings.
-    let x = decode
-      ? embedRows(
-          c.architecture === 'gpt2'
-            ? [
-                [this.w2(embeddingName(c)), flatIds],
-                [this.w2('transformer.wpe.weight'), flatPositions],
-              ]
-            : [[this.w2(embeddingName(c)), flatIds]],
-        )
-      : embeddingLookup(this.w2(embeddingName(c)), flatIds);
-    // [N, h*hd] -> [B, h, T, hd]; a reshape when T = 1 (decoding).
-    const toHeads = (y: tf.Tensor, h: number): tf.Tensor4D =>
-      (t === 1
-        ? tf.reshape(y, [b, h, 1, hd])
-        : tf.transpose(tf.reshape(y, [b, t, h, hd]), [0, 2, 1, 3])) as tf.Tensor4D;
-    const fromHeads = (y: tf.Tensor4D): tf.Tensor2D =>
-      tf.reshape(t === 1 ? y : tf.transpose(y, [0, 2, 1, 3]), [n, heads * hd]) as tf.Tensor2D;
-    const withPast = (layer: number, k: tf.Tensor4D, v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] => {
-      const pk = past?.keys[layer];
-      const pv = past?.values[layer];
-      const fullK = pk ? (tf.concat([pk, k], 2) as tf.Tensor4D) : k;
-      const fullV = pv ? (tf.concat([pv, v], 2) as tf.Tensor4D) : v;
-      collect?.keys.push(fullK);
-      collect?.values.push(fullV);
-      return [fullK, fullV];
-    };
-    // Decoding against a preallocated cache: one kernel writes the new key/value row and attends.
-    const decodeAttend = (layer: number, qkv: tf.Tensor2D): tf.Tensor2D => {
-      const d = decode as { starts: tf.Tensor1D; position: number };
-      const result = decodeAttention(
-        qkv,
-        past?.keys[layer] as tf.Tensor4D,
-        past?.values[layer] as tf.Tensor4D,
-        d.starts,
-        { numHeads: heads, numKvHeads: kvHeads, position: d.position },
-      );
-      collect?.keys.push(result.keys);
-      collect?.values.push(result.values);
-      return result.output;
-    };
-
-    if (c.architecture === 'gpt2') {
-      if (!decode) x = tf.add(x, embeddingLookup(this.w2('transformer.wpe.weight'), flatPositions));
-      for (let i = 0; i < c.numLayers; i++) {
-        const p = `transformer.h.${i}`;
-        const h = layerNorm(
-          x,
-          this.w1(`${p}.ln_1.weight`),
-          this.w1(`${p}.ln_1.bias`),
-          c.normEpsilon,
-        ) as tf.Tensor2D;
-        const qkv = plan
-          ? linearInOut(h, plan.qkvWeight[i] as tf.Tensor2D, plan.qkvBias[i])
-          : linearInOut(h, this.w2(`${p}.attn.c_attn.weight`), this.w1(`${p}.attn.c_attn.bias`));
-        let attention: tf.Tensor2D;
-        if (decode) {
-          attention = decodeAttend(i, qkv);
-        } else {
-          // [N, 3d] -> [B, 3H, T, hd] in one 4-D transpose (wasm's 5-D transpose is slow), then a split.
-          const [qs, ks, vs] = tf.split(toHeads(qkv, 3 * heads), 3, 1) as [
-            tf.Tensor4D,
-            tf.Tensor4D,
-            tf.Tensor4D,
-          ];
-          const q = plan ? qs : (tf.mul(qs, scale) as tf.Tensor4D);
-          const [k, v] = withPast(i, ks, vs);
-          attention = fromHeads(attend(q, k, v, bias as tf.Tensor4D));
-        }
-        x = tf.add(
-          x,
-          linearInOut(attention, this.w2(`${p}.attn.c_proj.weight`), this.w1(`${p}.attn.c_proj.bias`)),
-        );
-        const h2 = layerNorm(
-          x,
-          this.w1(`${p}.ln_2.weight`),
-          this.w1(`${p}.ln_2.bias`),
-          c.normEpsilon,
-        ) as tf.Tensor2D;
-        const inner = biasGelu(tf.matMul(h2, this.w2(`${p}.mlp.c_fc.weight`)), this.w1(`${p}.mlp.c_fc.bias`));
-        x = tf.add(
-          x,
-          linearInOut(
-            inner as tf.Tensor2D,
-            this.w2(`${p}.mlp.c_proj.weight`),
-            this.w1(`${p}.mlp.c_proj.bias`),
-          ),
-        );
-      }
-      return layerNorm(
-        x,
-        this.w1('transformer.ln_f.weight'),
-        this.w1('transformer.ln_f.bias'),
-        c.normEpsilon,
-      ) as tf.Tensor2D;
-    }
-
-    // Llama / Qwen2. Rotary tables once per call.
-    const { cos, sin } = ropeTables(
-      tf.cast(flatPositions, 'float32') as tf.Tensor1D,
-      plan?.ropeFrequencies ?? tf.tensor1d(this.ropeFrequencies as Float32Array, 'float32'),
-    );
-    const cosK = tf.reshape(cos, [n, 1, hd]) as tf.Tensor3D;
-    const sinK = tf.reshape(sin, [n, 1, hd]) as tf.Tensor3D;
-    const swap = plan?.swap ?? halfSwapMatrix(hd);
-    // Without a plan the query's 1/sqrt(hd) is folded into its own rotary tables.
-    const cosQ = plan ? cosK : (tf.mul(cosK, scale) as tf.Tensor3D);
-    const sinQ = plan ? sinK : (tf.mul(sinK, scale) as tf.Tensor3D);
-    for (let i = 0; i < c.numLayers; i++) {
-      const p = `model.layers.${i}`;
-      const a = `${p}.self_attn`;
-      const h = rmsNorm(x, this.w1(`${p}.input_layernorm.weight`), c.normEpsilon) as tf.Tensor2D;
-      let attention: tf.Tensor2D;
-      if (plan) {
-        // One projection, one RoPE over query and key heads together (the query is pre-scaled).
-        const qkv = linearInOut(h, plan.qkvWeight[i] as tf.Tensor2D, plan.qkvBias[i]);
-        const [qk, vFlat] = tf.split(qkv, [(heads + kvHeads) * hd, kvHeads * hd], 1);
-        const rotated = applyRope(
-          tf.reshape(qk as tf.Tensor, [n, heads + kvHeads, hd]) as tf.Tensor3D,
-          cosK,
-          sinK,
-          swap,
-        );
-        if (decode) {
-          attention = decodeAttend(
-            i,
-            tf.concat([tf.reshape(rotated, [n, (heads + kvHeads) * hd]), vFlat as tf.Tensor2D], 1),
-          );
-        } else {
-          const [qr, kr] = tf.split(rotated, [heads, kvHeads], 1);
-          const [k, v] = withPast(i, toHeads(kr as tf.Tensor, kvHeads), toHeads(vFlat as tf.Tensor, kvHeads));
-          attention = fromHeads(attend(toHeads(qr as tf.Tensor, heads), k, v, bias as tf.Tensor4D));
-        }
-      } else {
-        const qFlat = linearOutIn(h, this.w2(`${a}.q_proj.weight`), this.optionalW1(`${a}.q_proj.bias`));
-        const kFlat = linearOutIn(h, this.w2(`${a}.k_proj.weight`), this.optionalW1(`${a}.k_proj.bias`));
-        const vFlat = linearOutIn(h, this.w2(`${a}.v_proj.weight`), this.optionalW1(`${a}.v_proj.bias`));
-        const q = toHeads(
-          applyRope(tf.reshape(qFlat, [n, heads, hd]) as tf.Tensor3D, cosQ, sinQ, swap),
-          heads,
-        );
-        const [k, v] = withPast(
-          i,
-          toHeads(applyRope(tf.reshape(kFlat, [n, kvHeads, hd]) as tf.Tensor3D, cosK, sinK, swap), kvHeads),
-          toHeads(vFlat, kvHeads),
-        );
-        attention = fromHeads(attend(q, k, v, bias as tf.Tensor4D));
-      }
-      // With a plan, the [out, in] weights come pre-transposed (when the model is small enough).
-      const tw = plan?.transposed;
-      const oBias = this.optionalW1(`${a}.o_proj.bias`);
-      x = tf.add(
-        x,
-        tw
-          ? linearInOut(attention, tw.oProj[i] as tf.Tensor2D, oBias)
-          : linearOutIn(attention, this.w2(`${a}.o_proj.weight`), oBias),
-      );
-      const h2 = rmsNorm(x, this.w1(`${p}.post_attention_layernorm.weight`), c.normEpsilon) as tf.Tensor2D;
-      const gate = tw
-        ? linearInOut(h2, tw.gate[i] as tf.Tensor2D)
-        : linearOutIn(h2, this.w2(`${p}.mlp.gate_proj.weight`));
-      const up = tw
-        ? linearInOut(h2, tw.up[i] as tf.Tensor2D)
-        : linearOutIn(h2, this.w2(`${p}.mlp.up_proj.weight`));
-      const inner = siluMul(gate, up) as tf.Tensor2D;
-      x = tf.add(
-        x,
-        tw
-          ? linearInOut(inner, tw.down[i] as tf.Tensor2D)
-          : linearOutIn(inner, this.w2(`${p}.mlp.down_proj.weight`)),
-      );
-    }
-    return rmsNorm(x, this.w1('model.norm.weight'), c.normEpsilon) as tf.Tensor2D;
+  private backbone(ids: tf.Tensor2D, positions: tf.Tensor2D, options: BackboneOptions): tf.Tensor2D {
+    return backbone(this.config, this.source, this.ropeFrequencies, ids, positions, options);
   }
 
-  /** Logits [N, V] of hidden states [N, d]. */
-  private lmHead(hidden: tf.Tensor2D): tf.Tensor2D {
-    const head = this.w2(this.config.tieWordEmbeddings ? embeddingName(this.config) : 'lm_head.weight');
+  /** Logits [N, V] of hidden states [N, d] (with the plan's pre-transposed head when it has one). */
+  private lmHead(hidden: tf.Tensor2D, plan?: InferencePlan): tf.Tensor2D {
+    if (plan?.transposed) return tf.matMul(hidden, plan.transposed.lmHead);
+    const head = this.source.w2(
+      this.config.tieWordEmbeddings ? embeddingName(this.config) : 'lm_head.weight',
+    );
     return tf.matMul(hidden, head, false, true);
   }
 }

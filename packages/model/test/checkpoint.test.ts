@@ -6,11 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importHf, loadCheckpoint, saveCheckpoint } from '../src/checkpoint.ts';
 import { gpt2Config, llamaConfig, type ModelConfig, qwen2Config } from '../src/config.ts';
-import { HfConfigError, ModelError, WeightsError } from '../src/errors.ts';
+import { HfConfigError, WeightsError } from '../src/errors.ts';
 import { configFromHf, configToHf } from '../src/hf-config.ts';
 import { TransformerModel } from '../src/model.ts';
 import { decodeSafetensors, encodeSafetensors, SafetensorsReader } from '../src/safetensors.ts';
 import { expectedWeightShapes } from '../src/weights.ts';
+import { caught } from './helpers.ts';
 
 let dir: string;
 
@@ -21,17 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function caught<T extends Error>(cls: new (...args: never[]) => T, fn: () => unknown): Promise<T> {
-  try {
-    await fn();
-  } catch (err) {
-    if (!(err instanceof cls)) throw err;
-    expect(err).toBeInstanceOf(ModelError);
-    return err;
-  }
-  throw new Error(`expected ${cls.name} to be thrown`);
-}
 
 const CONFIGS: [string, ModelConfig, boolean][] = [
   [

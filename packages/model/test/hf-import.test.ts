@@ -8,13 +8,13 @@ import { importHf, readCheckpointWeights } from '../src/checkpoint.ts';
 import {
   CheckpointError,
   HfConfigError,
-  ModelError,
   SafetensorsError,
   UnsupportedDtypeError,
   WeightsError,
 } from '../src/errors.ts';
 import { configFromHf } from '../src/hf-config.ts';
 import { decodeSafetensors, encodeSafetensors, type TensorToWrite } from '../src/safetensors.ts';
+import { caught } from './helpers.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -66,17 +66,6 @@ afterAll(async () => {
 
 async function reference(name: string): Promise<Reference> {
   return JSON.parse(await readFile(join(FIXTURES, name, 'reference.json'), 'utf8')) as Reference;
-}
-
-async function caught<T extends Error>(cls: new (...args: never[]) => T, fn: () => unknown): Promise<T> {
-  try {
-    await fn();
-  } catch (err) {
-    if (!(err instanceof cls)) throw err;
-    expect(err).toBeInstanceOf(ModelError);
-    return err;
-  }
-  throw new Error(`expected ${cls.name} to be thrown`);
 }
 
 /** A copy of a fixture directory to break. */

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, ModelError, SafetensorsError, UnsupportedDtypeError } from '../src/errors.ts';
+import { CheckpointError, SafetensorsError, UnsupportedDtypeError } from '../src/errors.ts';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -12,6 +12,7 @@ import {
   type TensorToWrite,
   writeSafetensorsFile,
 } from '../src/safetensors.ts';
+import { caught } from './helpers.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 let dir: string;
@@ -42,18 +43,6 @@ async function fileWith(name: string, bytes: Uint8Array): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, bytes);
   return path;
-}
-
-/** Runs `fn`, expects it to throw an instance of `cls`, returns the error. */
-async function caught<T extends Error>(cls: new (...args: never[]) => T, fn: () => unknown): Promise<T> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(cls);
-    expect(err).toBeInstanceOf(ModelError);
-    return err as T;
-  }
-  throw new Error(`expected ${cls.name} to be thrown`);
 }
 
 describe('encode / decode', () => {
