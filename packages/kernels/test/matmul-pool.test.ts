@@ -148,6 +148,33 @@ describe('pure-wasm matmul worker pool', () => {
     expect(relativeError(pooled, reference(c))).toBeLessThan(1e-5);
   });
 
+  // `a^T` products whose threads transpose their own share of `a`: a wide weight gradient (computed swapped,
+  // so `b` is the transposed operand), a tall one, and batched ones split by batch slice (odd counts).
+  it.each([
+    { aShape: [96, 64], bShape: [96, 160] },
+    { aShape: [96, 70], bShape: [96, 20] },
+    { aShape: [5, 33, 18], bShape: [5, 33, 21] },
+    { aShape: [2, 3, 40, 24], bShape: [3, 40, 9] },
+  ])('[$aShape]ᵀ x [$bShape]: per-thread transposes equal one thread bitwise', ({ aShape, bShape }) => {
+    const c: Case = {
+      name: '',
+      aShape,
+      bShape,
+      transposeA: true,
+      transposeB: false,
+      a: seededValues(tf.util.sizeFromShape(aShape), 31),
+      b: seededValues(tf.util.sizeFromShape(bShape), 32),
+    };
+    const jobs = matMulPoolStats().jobs;
+    const tensors = tf.memory().numTensors;
+    const single = product(c, false);
+    const pooled = product(c, true);
+    expect(matMulPoolStats().jobs).toBeGreaterThan(jobs);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(Array.from(pooled)).toEqual(Array.from(single));
+    expect(relativeError(pooled, reference(c))).toBeLessThan(1e-5);
+  });
+
   it('splits fused matmuls with bias and activation exactly', () => {
     const [m, k, n] = [50, 24, 19];
     const a = seededValues(m * k, 11);

@@ -28,6 +28,7 @@ const HAS_BIAS = 8;
 const CLAMP = 9;
 const SHARED_A = 10;
 const SHARED_B = 11;
+const TRANSPOSED_A = 12;
 const MESSAGE_AT = 256;
 const CONTROL_BYTES = 4096;
 
@@ -44,6 +45,8 @@ export interface MatMulJob {
   /** Every product uses the one [m, k] (resp. [k, n]) operand. */
   sharedA: boolean;
   sharedB: boolean;
+  /** `a` is sent as stored, [k, m] per product, and the worker transposes it (in parallel with the main thread). */
+  transposedA?: boolean;
   hasBias: boolean;
   /** tfjs-backend-wasm's FusableActivation code. */
   clamp: number;
@@ -100,6 +103,7 @@ class MatMulWorker {
     c[CLAMP] = job.clamp;
     c[SHARED_A] = job.sharedA ? 1 : 0;
     c[SHARED_B] = job.sharedB ? 1 : 0;
+    c[TRANSPOSED_A] = job.transposedA === true ? 1 : 0;
     const flops = 2 * job.count * job.m * job.k * job.n;
     this.pending = { job, timeoutMs: Math.max(MIN_JOB_TIMEOUT_MS, flops / 1e5) };
     Atomics.add(c, REQUEST, 1);

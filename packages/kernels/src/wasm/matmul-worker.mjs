@@ -21,6 +21,7 @@ const HAS_BIAS = 8;
 const CLAMP = 9;
 const SHARED_A = 10;
 const SHARED_B = 11;
+const TRANSPOSED_A = 12;
 const MESSAGE_AT = 256;
 
 const { control: controlBuffer, port } = workerData;
@@ -78,10 +79,11 @@ function run() {
 
   const owned = [];
   const aliases = [];
-  const heapTensor = (from, size) => {
+  const heapTensor = (from, size, transposedCount = 0) => {
     const tensor = backend.makeOutput([size], 'float32');
     owned.push(tensor);
-    if (from >= 0) heapView(tensor, size).set(data.subarray(from, from + size));
+    if (transposedCount > 0) transposeInto(data, from, heapView(tensor, size), transposedCount, k, m);
+    else if (from >= 0) heapView(tensor, size).set(data.subarray(from, from + size));
     return tensor;
   };
   const heapView = (tensor, size) =>
@@ -95,7 +97,7 @@ function run() {
     return idOf(alias);
   };
   try {
-    const a = heapTensor(0, aSize);
+    const a = heapTensor(0, aSize, control[TRANSPOSED_A] === 1 ? aCount : 0);
     const b = heapTensor(aSize, bSize);
     const bias = hasBias ? heapTensor(aSize + bSize, n) : undefined;
     const out = heapTensor(-1, outSize);
@@ -114,6 +116,33 @@ function run() {
       backend.dataIdMap.delete(alias.dataId);
     }
     for (const tensor of owned) backend.disposeData(tensor.dataId, true);
+  }
+}
+
+/** `transposeInto` of matmul.ts: `count` [rows, cols] matrices of `source` from `from`, transposed. */
+function transposeInto(source, from, target, count, rows, cols) {
+  const size = rows * cols;
+  const fullRows = rows - (rows % 4);
+  for (let batch = 0; batch < count; batch++) {
+    const base = batch * size;
+    for (let c0 = 0; c0 < cols; c0 += 64) {
+      const c1 = Math.min(c0 + 64, cols);
+      for (let r = 0; r < fullRows; r += 4) {
+        let at = from + base + r * cols + c0;
+        let to = base + c0 * rows + r;
+        for (let c = c0; c < c1; c++) {
+          target[to] = source[at];
+          target[to + 1] = source[at + cols];
+          target[to + 2] = source[at + 2 * cols];
+          target[to + 3] = source[at + 3 * cols];
+          at++;
+          to += rows;
+        }
+      }
+      for (let r = fullRows; r < rows; r++) {
+        for (let c = c0; c < c1; c++) target[base + c * rows + r] = source[from + base + r * cols + c];
+      }
+    }
   }
 }
 

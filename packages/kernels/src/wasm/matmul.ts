@@ -9,7 +9,7 @@ import {
   tensorId,
   type WasmBackend,
 } from './heap.ts';
-import { matMulPoolFor, splitAcross } from './matmul-pool.ts';
+import { type MatMulPool, matMulPoolFor, splitAcross } from './matmul-pool.ts';
 
 /** Activations that XNNPACK applies as an output clamp inside the matmul. */
 export type MatMulClamp = 'linear' | 'relu' | 'relu6';
@@ -346,7 +346,31 @@ function xnnpack(
     return result;
   };
   try {
-    const aMK = rowMajor(a, plan.transposeA, batchA, k, m);
+    // Large products are split across the matmul worker pool (output rows or batch slices).
+    const pool = matMulPoolFor(2 * batch * m * n * k, batchA * m * k + batchB * k * n + batch * m * n);
+    if (
+      pool !== undefined &&
+      plan.transposeA &&
+      batch === 1 &&
+      m >= pool.threads &&
+      k > 1 &&
+      bias === undefined &&
+      clamp === 'linear'
+    ) {
+      const bKN = rowMajor(b, plan.transposeB, batchB, n, k);
+      transposedRowSplit(backend, pool, plan, a, bKN, out, slice, run);
+      return;
+    }
+    // Batched `a^T` products split by batch (attention's P^T dO): each thread transposes its own slices.
+    const deferA =
+      pool !== undefined &&
+      plan.transposeA &&
+      batchB !== 1 &&
+      batchA === batch &&
+      batch >= pool.threads &&
+      m > 1 &&
+      k > 1;
+    const aMK = deferA ? a : rowMajor(a, plan.transposeA, batchA, k, m);
     const bKN = rowMajor(b, plan.transposeB, batchB, n, k);
     const multiply = (aId: number, rows: number, bId: number, biasId: number, outId: number) =>
       run(
@@ -364,8 +388,6 @@ function xnnpack(
         0,
         outId,
       );
-    // Large products are split across the matmul worker pool (output rows or batch slices).
-    const pool = matMulPoolFor(2 * batch * m * n * k, batchA * m * k + batchB * k * n + batch * m * n);
     const at = (tensor: TensorInfo | undefined) =>
       tensor === undefined ? 0 : tensorData(backend, tensor).memoryOffset;
     const [aAt, bAt, biasAt, outAt] = [at(aMK), at(bKN), at(bias), at(out)];
@@ -407,8 +429,20 @@ function xnnpack(
     const biasId = bias === undefined ? 0 : slice(bias, 0, n);
     const aWhole = batchA === 1 ? tensorId(backend, aMK) : undefined;
     const pairs = (end: number) => {
+      let aRows = aMK;
+      if (deferA) {
+        aRows = backend.makeOutput([end, m, k], 'float32');
+        temporaries.push(aRows);
+        transposeInto(heapF32(backend, a), heapF32(backend, aRows), end, k, m);
+      }
       for (const [index, [ai, bi]] of plan.pairs.slice(0, end).entries()) {
-        multiply(aWhole ?? slice(aMK, ai, m * k), m, slice(bKN, bi, k * n), biasId, slice(out, index, m * n));
+        multiply(
+          aWhole ?? slice(aRows, ai, m * k),
+          m,
+          slice(bKN, bi, k * n),
+          biasId,
+          slice(out, index, m * n),
+        );
       }
     };
     if (pool === undefined || batch < pool.threads) {
@@ -419,7 +453,7 @@ function xnnpack(
       pool,
       batch,
       (start, end) => ({
-        job: { ...job, count: end - start, m, sharedA: batchA === 1, sharedB: false },
+        job: { ...job, count: end - start, m, sharedA: batchA === 1, sharedB: false, transposedA: deferA },
         fill: (data, layout) => {
           for (let index = start; index < end; index++) {
             const [ai, bi] = plan.pairs[index] ?? [0, 0];
@@ -439,6 +473,110 @@ function xnnpack(
   } finally {
     for (const alias of aliases) releaseAlias(backend, alias);
     for (const temporary of temporaries) backend.disposeData(temporary.dataId);
+  }
+}
+
+/**
+ * A single `a^T b` product (a stored [K, M]) split by output rows, each thread transposing its own
+ * columns of `a`: the worker gets them as stored and transposes them itself, in parallel with the main
+ * thread's share. Materialising the whole `a^T` first ran serially on the main thread: about 5 ms of a
+ * 25 ms weight gradient of the benchmark GPT ([2048, 256]^T x [2048, 1024] and its swapped form).
+ */
+function transposedRowSplit(
+  backend: WasmBackend,
+  pool: MatMulPool,
+  plan: Plan,
+  a: TensorInfo,
+  bKN: TensorInfo,
+  out: TensorInfo,
+  slice: (tensor: TensorInfo, index: number, size: number) => number,
+  run: WasmFusedMatMul,
+): void {
+  const { m, n, k } = plan;
+  const at = (tensor: TensorInfo) => tensorData(backend, tensor).memoryOffset;
+  const view = (offset: number, floats: number) =>
+    new Float32Array(backend.wasm.HEAPU8.buffer, offset, floats);
+  const bId = weightsId(backend, bKN, k, slice);
+  splitAcross(
+    pool,
+    m,
+    (start, end) => ({
+      job: {
+        count: 1,
+        m: end - start,
+        k,
+        n,
+        sharedA: true,
+        sharedB: true,
+        transposedA: true,
+        hasBias: false,
+        clamp: 0,
+      },
+      fill: (data, layout) => {
+        const width = end - start;
+        const source = view(at(a), k * m);
+        for (let row = 0; row < k; row++) {
+          data.set(source.subarray(row * m + start, row * m + end), layout.a + row * width);
+        }
+        data.set(view(at(bKN), k * n), layout.b);
+      },
+    }),
+    (end) => {
+      const aMK = backend.makeOutput([end, k], 'float32');
+      try {
+        transposeColumnsInto(heapF32(backend, a), heapF32(backend, aMK), k, m, end);
+        run(
+          tensorId(backend, aMK),
+          shapeBytes(end, k),
+          3,
+          bId,
+          shapeBytes(k, n),
+          3,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          tensorId(backend, out),
+        );
+      } finally {
+        backend.disposeData(aMK.dataId);
+      }
+    },
+    (start, end, data, layout) =>
+      view(at(out) + 4 * start * n, (end - start) * n).set(
+        data.subarray(layout.out, layout.out + (end - start) * n),
+      ),
+  );
+}
+
+/** The first `width` columns of `source` ([rows, cols]) transposed into `target` ([width, rows]). */
+function transposeColumnsInto(
+  source: Float32Array,
+  target: Float32Array,
+  rows: number,
+  cols: number,
+  width: number,
+): void {
+  const fullRows = rows - (rows % 4);
+  for (let c0 = 0; c0 < width; c0 += TILE) {
+    const c1 = Math.min(c0 + TILE, width);
+    for (let r = 0; r < fullRows; r += 4) {
+      let from = r * cols + c0;
+      let to = c0 * rows + r;
+      for (let c = c0; c < c1; c++) {
+        target[to] = source[from] as number;
+        target[to + 1] = source[from + cols] as number;
+        target[to + 2] = source[from + 2 * cols] as number;
+        target[to + 3] = source[from + 3 * cols] as number;
+        from++;
+        to += rows;
+      }
+    }
+    for (let r = fullRows; r < rows; r++) {
+      for (let c = c0; c < c1; c++) target[c * rows + r] = source[r * cols + c] as number;
+    }
   }
 }
 
