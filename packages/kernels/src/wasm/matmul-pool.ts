@@ -15,21 +15,39 @@ export class MatMulPoolError extends KernelsError {
   override name = 'MatMulPoolError';
 }
 
-// Layout of a worker's control block (Int32 indices), mirrored in matmul-worker.mjs.
-const REQUEST = 0;
-const DONE = 1;
-const STATUS = 2;
-const GENERATION = 3;
-const COUNT = 4;
-const M = 5;
-const K = 6;
-const N = 7;
-const HAS_BIAS = 8;
-const CLAMP = 9;
-const SHARED_A = 10;
-const SHARED_B = 11;
-const TRANSPOSED_A = 12;
-const MESSAGE_AT = 256;
+/** Layout of a worker's control block (Int32 indices); the worker receives it in `workerData`. */
+const LAYOUT = {
+  REQUEST: 0,
+  DONE: 1,
+  STATUS: 2,
+  GENERATION: 3,
+  COUNT: 4,
+  M: 5,
+  K: 6,
+  N: 7,
+  HAS_BIAS: 8,
+  CLAMP: 9,
+  SHARED_A: 10,
+  SHARED_B: 11,
+  TRANSPOSED_A: 12,
+  MESSAGE_AT: 256,
+} as const;
+const {
+  REQUEST,
+  DONE,
+  STATUS,
+  GENERATION,
+  COUNT,
+  M,
+  K,
+  N,
+  HAS_BIAS,
+  CLAMP,
+  SHARED_A,
+  SHARED_B,
+  TRANSPOSED_A,
+  MESSAGE_AT,
+} = LAYOUT;
 const CONTROL_BYTES = 4096;
 
 const READY_TIMEOUT_MS = 30_000;
@@ -207,7 +225,7 @@ async function startWorker(url: URL): Promise<MatMulWorker> {
   const channel = new MessageChannel();
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const worker = new Worker(url, {
-    workerData: { control, port: channel.port2 },
+    workerData: { control, port: channel.port2, layout: LAYOUT },
     transferList: [channel.port2],
     // Runs plain JavaScript: drop loaders (tsx) and conditions the parent was started with.
     execArgv: [],

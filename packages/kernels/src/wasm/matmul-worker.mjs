@@ -3,28 +3,29 @@
 //
 // It owns a tfjs wasm backend of its own and runs the stock XNNPACK `_FusedMatMul` on untransposed
 // [M, K] x [K, N] slices. Operands and results travel through a SharedArrayBuffer; the main thread posts
-// a job by bumping REQUEST and blocks in Atomics.wait until DONE matches. The layout constants below are
-// mirrored in matmul-pool.ts.
+// a job by bumping REQUEST and blocks in Atomics.wait until DONE matches. The control block's layout comes
+// from matmul-pool.ts in workerData, so the two sides cannot disagree.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 
-const REQUEST = 0;
-const DONE = 1;
-const STATUS = 2;
-const GENERATION = 3;
-const COUNT = 4;
-const M = 5;
-const K = 6;
-const N = 7;
-const HAS_BIAS = 8;
-const CLAMP = 9;
-const SHARED_A = 10;
-const SHARED_B = 11;
-const TRANSPOSED_A = 12;
-const MESSAGE_AT = 256;
-
-const { control: controlBuffer, port } = workerData;
+const { control: controlBuffer, port, layout } = workerData;
+const {
+  REQUEST,
+  DONE,
+  STATUS,
+  GENERATION,
+  COUNT,
+  M,
+  K,
+  N,
+  HAS_BIAS,
+  CLAMP,
+  SHARED_A,
+  SHARED_B,
+  TRANSPOSED_A,
+  MESSAGE_AT,
+} = layout;
 const control = new Int32Array(controlBuffer);
 let data = new Float32Array(0);
 let generation = -1;
