@@ -6,13 +6,9 @@ import { Adam, biasGelu, layerNorm, logProbsOfTargets } from '../src/index.ts';
 import { activeNativeBlas, disableNativeBlas, loadNativeBlas, type NativeBlas } from '../src/native.ts';
 import { expectClose, initTestBackends, runOn, type TestBackend, type Values } from './support/backends.ts';
 import { nativeSkipReason } from './support/native.ts';
-import { uniform } from './support/random.ts';
+import { floats } from './support/random.ts';
 
 const skip = nativeSkipReason();
-
-function floats(shape: number[], seed: number, scale = 1): tf.Tensor {
-  return tf.tensor(uniform(tf.util.sizeFromShape(shape), seed, -scale, scale), shape, 'float32');
-}
 
 /** Runs `fn` on `backend`, on wasm with the native addon active. */
 async function runNative(backend: TestBackend, fn: () => tf.Tensor | tf.Tensor[]): Promise<Values[]> {

@@ -2,13 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { leadingAxes } from '../src/kernels/Sum.ts';
 import { expectClose, initTestBackends, runOn } from './support/backends.ts';
-import { uniform } from './support/random.ts';
+import { floats } from './support/random.ts';
 
 beforeAll(initTestBackends);
-
-function floats(shape: number[], seed: number, scale = 1): tf.Tensor {
-  return tf.tensor(uniform(tf.util.sizeFromShape(shape), seed, -scale, scale), shape, 'float32');
-}
 
 describe('Sum on wasm (pure wasm: JS column sums for leading axes, stock kernel otherwise)', () => {
   it('finds exactly-leading reductions', () => {

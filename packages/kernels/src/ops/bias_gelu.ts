@@ -1,18 +1,14 @@
-import {
-  add,
-  engine,
-  type GradConfig,
-  mul,
-  sigmoid,
-  square,
-  type Tensor,
-  type Tensor1D,
-  type TensorInfo,
-  tidy,
-} from '@tensorflow/tfjs-core';
+import { add, engine, mul, sigmoid, square, type Tensor, type Tensor1D, tidy } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
 import { exp } from '../kernels/fast_math.ts';
-import { assertRowParam, rowCount, rowLength, useFusedKernel } from './op_util.ts';
+import {
+  assertRowParam,
+  float32Like,
+  kernelGradConfig,
+  rowCount,
+  rowLength,
+  useFusedKernel,
+} from './op_util.ts';
 
 export const BiasGelu = 'LinewiseBiasGelu';
 export const BiasGeluGrad = 'LinewiseBiasGeluGrad';
@@ -70,7 +66,7 @@ function backward(inputs: TypedArray[], outputs: TypedArray[]): void {
 const biasGeluKernel: ArrayKernel = {
   kernelName: BiasGelu,
   inputNames: ['x', 'bias'],
-  outputs: ([x]) => [{ shape: (x as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([x]) => [float32Like(x)],
   compute: forward,
   native: (blas, heap, [x, bias], [y], [shape]) => {
     const n = rowLength(shape);
@@ -81,10 +77,7 @@ const biasGeluKernel: ArrayKernel = {
 const biasGeluGradKernel: ArrayKernel = {
   kernelName: BiasGeluGrad,
   inputNames: ['dy', 'x', 'bias'],
-  outputs: ([, x, bias]) => [
-    { shape: (x as TensorInfo).shape, dtype: 'float32' },
-    { shape: (bias as TensorInfo).shape, dtype: 'float32' },
-  ],
+  outputs: ([, x, bias]) => [float32Like(x), float32Like(bias)],
   compute: backward,
   native: (blas, heap, [dy, x, bias], [dx, dbias], [, shape]) => {
     const n = rowLength(shape);
@@ -103,12 +96,9 @@ const biasGeluGradKernel: ArrayKernel = {
 
 export const biasGeluKernels = arrayKernelConfigs(biasGeluKernel, biasGeluGradKernel);
 
-export const biasGeluGradConfig: GradConfig = {
+export const biasGeluGradConfig = kernelGradConfig({
   kernelName: BiasGelu,
+  gradKernelName: BiasGeluGrad,
   inputsToSave: ['x', 'bias'],
-  gradFunc: (dy, saved) => {
-    const [x, bias] = saved as [Tensor, Tensor];
-    const [dx, dbias] = engine().runKernel(BiasGeluGrad, { dy: dy as Tensor, x, bias }) as [Tensor, Tensor];
-    return { x: () => dx, bias: () => dbias };
-  },
-};
+  grads: ['x', 'bias'],
+});

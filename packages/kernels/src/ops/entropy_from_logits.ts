@@ -1,12 +1,10 @@
 import {
   engine,
-  type GradConfig,
   logSoftmax,
   mul,
   neg,
   softmax,
   sum,
-  type Tensor,
   type Tensor1D,
   type Tensor2D,
   type TensorInfo,
@@ -15,7 +13,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
 import { exp } from '../kernels/fast_math.ts';
-import { hasKernel } from './op_util.ts';
+import { float32Like, hasKernel, kernelGradConfig, softmaxRowStats } from './op_util.ts';
 
 export const EntropyFromLogits = 'LinewiseEntropyFromLogits';
 export const EntropyFromLogitsGrad = 'LinewiseEntropyFromLogitsGrad';
@@ -33,16 +31,6 @@ export function entropyFromLogits(logits: Tensor2D): Tensor1D {
 /** `entropyFromLogits` from stock ops: the path where the kernel is missing, and the reference in tests. */
 export function entropyFromLogitsComposite(logits: Tensor2D): Tensor1D {
   return tidy(() => sum(neg(mul(softmax(logits), logSoftmax(logits))), 1));
-}
-
-/** Row max and sum of exp(logit - max), written to `stats`. */
-function rowStats(logits: Float32Array, row: number, vocab: number, stats: Float64Array): void {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let j = 0; j < vocab; j++) max = Math.max(max, logits[row + j] as number);
-  let sumExp = 0;
-  for (let j = 0; j < vocab; j++) sumExp += exp((logits[row + j] as number) - max);
-  stats[0] = max;
-  stats[1] = sumExp;
 }
 
 /** H = log(S) - sum_j e_j (l_j - max) / S with e_j = exp(l_j - max), S = sum_j e_j: one exp pass. */
@@ -73,10 +61,9 @@ function backward(inputs: TypedArray[], outputs: TypedArray[]): void {
   const [dlogits] = outputs as [Float32Array];
   const rows = entropy.length;
   const vocab = rows === 0 ? 0 : logits.length / rows;
-  const stats = new Float64Array(2);
   for (let i = 0; i < rows; i++) {
     const row = i * vocab;
-    rowStats(logits, row, vocab, stats);
+    const stats = softmaxRowStats(logits, row, vocab);
     const shift = (stats[0] as number) + Math.log(stats[1] as number);
     const d = dy[i] as number;
     const h = entropy[i] as number;
@@ -97,19 +84,16 @@ const entropyKernel: ArrayKernel = {
 const entropyGradKernel: ArrayKernel = {
   kernelName: EntropyFromLogitsGrad,
   inputNames: ['dy', 'logits', 'entropy'],
-  outputs: ([, logits]) => [{ shape: (logits as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([, logits]) => [float32Like(logits)],
   compute: backward,
 };
 
 export const entropyFromLogitsKernels = arrayKernelConfigs(entropyKernel, entropyGradKernel);
 
-export const entropyFromLogitsGradConfig: GradConfig = {
+export const entropyFromLogitsGradConfig = kernelGradConfig({
   kernelName: EntropyFromLogits,
+  gradKernelName: EntropyFromLogitsGrad,
   inputsToSave: ['logits'],
-  outputsToSave: [true],
-  gradFunc: (dy, saved) => {
-    const [logits, entropy] = saved as [Tensor, Tensor];
-    const dlogits: Tensor = engine().runKernel(EntropyFromLogitsGrad, { dy: dy as Tensor, logits, entropy });
-    return { logits: () => dlogits };
-  },
-};
+  savedOutput: 'entropy',
+  grads: ['logits'],
+});

@@ -1,7 +1,6 @@
 import {
   add,
   engine,
-  type GradConfig,
   mean,
   mul,
   rsqrt,
@@ -9,11 +8,10 @@ import {
   sub,
   type Tensor,
   type Tensor1D,
-  type TensorInfo,
   tidy,
 } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
-import { assertRowParam, hasKernel, rowCount, rowLength } from './op_util.ts';
+import { assertRowParam, float32Like, hasKernel, kernelGradConfig, rowCount, rowLength } from './op_util.ts';
 
 export const LayerNorm = 'LinewiseLayerNorm';
 export const LayerNormGrad = 'LinewiseLayerNormGrad';
@@ -103,7 +101,7 @@ function backward(inputs: TypedArray[], outputs: TypedArray[], attrs: { epsilon?
 const layerNormKernel: ArrayKernel = {
   kernelName: LayerNorm,
   inputNames: ['x', 'gamma', 'beta'],
-  outputs: ([x]) => [{ shape: (x as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([x]) => [float32Like(x)],
   compute: forward,
   native: (blas, heap, [x, gamma, beta], [y], [shape], attrs) => {
     const n = rowLength(shape);
@@ -124,21 +122,16 @@ const layerNormKernel: ArrayKernel = {
 const layerNormGradKernel: ArrayKernel = {
   kernelName: LayerNormGrad,
   inputNames: ['dy', 'x', 'gamma'],
-  outputs: ([, x, gamma]) => [
-    { shape: (x as TensorInfo).shape, dtype: 'float32' },
-    { shape: (gamma as TensorInfo).shape, dtype: 'float32' },
-    { shape: (gamma as TensorInfo).shape, dtype: 'float32' },
-  ],
+  outputs: ([, x, gamma]) => [float32Like(x), float32Like(gamma), float32Like(gamma)],
   compute: backward,
   native: (blas, heap, [dy, x, gamma], [dx, dgamma, dbeta], [, shape], attrs) => {
     const n = rowLength(shape);
     const rows = rowCount(shape, n);
-    const [dyAt, xAt, gammaAt] = [dy, x, gamma] as [number, number, number];
     blas.layerNormGrad(
       heap,
-      dyAt,
-      xAt,
-      gammaAt,
+      dy as number,
+      x as number,
+      gamma as number,
       rows,
       n,
       attrs.epsilon as number,
@@ -151,16 +144,9 @@ const layerNormGradKernel: ArrayKernel = {
 
 export const layerNormKernels = arrayKernelConfigs(layerNormKernel, layerNormGradKernel);
 
-export const layerNormGradConfig: GradConfig = {
+export const layerNormGradConfig = kernelGradConfig({
   kernelName: LayerNorm,
+  gradKernelName: LayerNormGrad,
   inputsToSave: ['x', 'gamma'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, gamma] = saved as [Tensor, Tensor];
-    const [dx, dgamma, dbeta] = engine().runKernel(LayerNormGrad, { dy: dy as Tensor, x, gamma }, attrs) as [
-      Tensor,
-      Tensor,
-      Tensor,
-    ];
-    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
-  },
-};
+  grads: ['x', 'gamma', 'beta'],
+});

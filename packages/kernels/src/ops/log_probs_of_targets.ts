@@ -1,21 +1,17 @@
 import {
   engine,
-  type GradConfig,
   logSoftmax,
   mul,
   oneHot,
   sum,
-  type Tensor,
   type Tensor1D,
   type Tensor2D,
-  type TensorInfo,
   tidy,
   util,
-  zeros,
 } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
 import { exp } from '../kernels/fast_math.ts';
-import { hasKernel } from './op_util.ts';
+import { float32Like, hasKernel, kernelGradConfig, softmaxRowStats } from './op_util.ts';
 
 export const LogProbsOfTargets = 'LinewiseLogProbsOfTargets';
 export const LogProbsOfTargetsGrad = 'LinewiseLogProbsOfTargetsGrad';
@@ -56,11 +52,8 @@ function forward(inputs: TypedArray[], outputs: TypedArray[]): void {
       continue;
     }
     const row = i * vocab;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < vocab; j++) max = Math.max(max, logits[row + j] as number);
-    let sumExp = 0;
-    for (let j = 0; j < vocab; j++) sumExp += exp((logits[row + j] as number) - max);
-    out[i] = (logits[row + target] as number) - max - Math.log(sumExp);
+    const stats = softmaxRowStats(logits, row, vocab);
+    out[i] = (logits[row + target] as number) - (stats[0] as number) - Math.log(stats[1] as number);
   }
 }
 
@@ -90,7 +83,7 @@ function backward(inputs: TypedArray[], outputs: TypedArray[]): void {
 const logProbsOfTargetsKernel: ArrayKernel = {
   kernelName: LogProbsOfTargets,
   inputNames: ['logits', 'targets'],
-  outputs: ([, targets]) => [{ shape: (targets as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([, targets]) => [float32Like(targets)],
   compute: forward,
   native: (blas, heap, [logits, targets], [out], [shape]) => {
     const [rows, vocab] = shape as [number, number];
@@ -101,17 +94,16 @@ const logProbsOfTargetsKernel: ArrayKernel = {
 const logProbsOfTargetsGradKernel: ArrayKernel = {
   kernelName: LogProbsOfTargetsGrad,
   inputNames: ['dy', 'logits', 'targets', 'logProbs'],
-  outputs: ([, logits]) => [{ shape: (logits as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([, logits]) => [float32Like(logits)],
   compute: backward,
   native: (blas, heap, [dy, logits, targets, logProbs], [dlogits], [, shape]) => {
     const [rows, vocab] = shape as [number, number];
-    const [dyAt, logitsAt, targetsAt, logProbsAt] = [dy, logits, targets, logProbs] as number[];
     blas.logProbsOfTargetsGrad(
       heap,
-      dyAt as number,
-      logitsAt as number,
-      targetsAt as number,
-      logProbsAt as number,
+      dy as number,
+      logits as number,
+      targets as number,
+      logProbs as number,
       rows,
       vocab,
       dlogits as number,
@@ -124,19 +116,11 @@ export const logProbsOfTargetsKernels = arrayKernelConfigs(
   logProbsOfTargetsGradKernel,
 );
 
-export const logProbsOfTargetsGradConfig: GradConfig = {
+export const logProbsOfTargetsGradConfig = kernelGradConfig({
   kernelName: LogProbsOfTargets,
+  gradKernelName: LogProbsOfTargetsGrad,
   inputsToSave: ['logits', 'targets'],
-  outputsToSave: [true],
-  gradFunc: (dy, saved) => {
-    const [logits, targets, logProbs] = saved as [Tensor, Tensor, Tensor];
-    const dlogits: Tensor = engine().runKernel(LogProbsOfTargetsGrad, {
-      dy: dy as Tensor,
-      logits,
-      targets,
-      logProbs,
-    });
-    // Integer targets get no gradient; tfjs still asks for a float32 one when they derive from a variable.
-    return { logits: () => dlogits, targets: () => zeros(targets.shape, 'float32') };
-  },
-};
+  savedOutput: 'logProbs',
+  grads: ['logits'],
+  noGrads: ['targets'],
+});

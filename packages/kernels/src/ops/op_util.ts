@@ -1,4 +1,16 @@
-import { getBackend, getKernel, type Tensor, util } from '@tensorflow/tfjs-core';
+import {
+  engine,
+  type GradConfig,
+  getBackend,
+  getKernel,
+  type NamedTensorMap,
+  type Tensor,
+  type TensorInfo,
+  util,
+  zeros,
+} from '@tensorflow/tfjs-core';
+import type { OutputSpec } from '../kernels/array_kernel.ts';
+import { exp } from '../kernels/fast_math.ts';
 import { activeNativeBlas } from '../native.ts';
 
 /** Whether the active backend has `kernelName`; ops without it compose stock tfjs ops instead. */
@@ -34,4 +46,65 @@ export function rowLength(shape: number[] | undefined): number {
 /** Rows of `n` elements in a tensor of `shape`. */
 export function rowCount(shape: number[] | undefined, n: number): number {
   return n === 0 ? 0 : util.sizeFromShape(shape ?? []) / n;
+}
+
+/** `softmaxRowStats`'s result, reused across calls (kernels run on the one JS thread, one at a time). */
+const rowStats = new Float64Array(2);
+
+/**
+ * The max of `logits[row, row + vocab)` and the sum of exp(logit - max) over them, as [max, sumExp]; the
+ * array is overwritten by the next call.
+ */
+export function softmaxRowStats(logits: Float32Array, row: number, vocab: number): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < vocab; j++) max = Math.max(max, logits[row + j] as number);
+  let sumExp = 0;
+  for (let j = 0; j < vocab; j++) sumExp += exp((logits[row + j] as number) - max);
+  rowStats[0] = max;
+  rowStats[1] = sumExp;
+  return rowStats;
+}
+
+/** A float32 output shaped like `tensor`. */
+export function float32Like(tensor: TensorInfo | undefined): OutputSpec {
+  return { shape: (tensor as TensorInfo).shape, dtype: 'float32' };
+}
+
+/**
+ * The gradient of fused kernel `kernelName` by its grad kernel `gradKernelName`, which takes `dy`, the
+ * inputs `inputsToSave` and, when `savedOutput` names it, the forward output, under those names, with the
+ * forward attrs, and returns the gradients of `grads` in order. `noGrads` inputs (integer ids) get float32
+ * zeros, which tfjs asks for when they derive from a variable.
+ */
+export function kernelGradConfig(spec: {
+  kernelName: string;
+  gradKernelName: string;
+  inputsToSave: string[];
+  savedOutput?: string;
+  grads: string[];
+  noGrads?: string[];
+}): GradConfig {
+  const { kernelName, gradKernelName, inputsToSave, savedOutput, grads, noGrads = [] } = spec;
+  const savedNames = savedOutput === undefined ? inputsToSave : [...inputsToSave, savedOutput];
+  return {
+    kernelName,
+    inputsToSave,
+    ...(savedOutput === undefined ? {} : { outputsToSave: [true] }),
+    gradFunc: (dy, saved, attrs) => {
+      const inputs: NamedTensorMap = { dy: dy as Tensor };
+      savedNames.forEach((name, i) => {
+        inputs[name] = saved[i] as Tensor;
+      });
+      const result = engine().runKernel(gradKernelName, inputs, attrs) as Tensor | Tensor[];
+      const values = Array.isArray(result) ? result : [result];
+      const gradients: Record<string, () => Tensor> = {};
+      grads.forEach((name, i) => {
+        gradients[name] = () => values[i] as Tensor;
+      });
+      for (const name of noGrads) {
+        gradients[name] = () => zeros((inputs[name] as Tensor).shape, 'float32');
+      }
+      return gradients;
+    },
+  };
 }

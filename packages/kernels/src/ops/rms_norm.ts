@@ -1,18 +1,16 @@
 import {
   add,
   engine,
-  type GradConfig,
   mean,
   mul,
   rsqrt,
   square,
   type Tensor,
   type Tensor1D,
-  type TensorInfo,
   tidy,
 } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
-import { assertRowParam, hasKernel } from './op_util.ts';
+import { assertRowParam, float32Like, hasKernel, kernelGradConfig } from './op_util.ts';
 
 export const RmsNorm = 'LinewiseRmsNorm';
 export const RmsNormGrad = 'LinewiseRmsNormGrad';
@@ -73,31 +71,22 @@ function backward(inputs: TypedArray[], outputs: TypedArray[], attrs: { epsilon?
 const rmsNormKernel: ArrayKernel = {
   kernelName: RmsNorm,
   inputNames: ['x', 'gamma'],
-  outputs: ([x]) => [{ shape: (x as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([x]) => [float32Like(x)],
   compute: forward,
 };
 
 const rmsNormGradKernel: ArrayKernel = {
   kernelName: RmsNormGrad,
   inputNames: ['dy', 'x', 'gamma'],
-  outputs: ([, x, gamma]) => [
-    { shape: (x as TensorInfo).shape, dtype: 'float32' },
-    { shape: (gamma as TensorInfo).shape, dtype: 'float32' },
-  ],
+  outputs: ([, x, gamma]) => [float32Like(x), float32Like(gamma)],
   compute: backward,
 };
 
 export const rmsNormKernels = arrayKernelConfigs(rmsNormKernel, rmsNormGradKernel);
 
-export const rmsNormGradConfig: GradConfig = {
+export const rmsNormGradConfig = kernelGradConfig({
   kernelName: RmsNorm,
+  gradKernelName: RmsNormGrad,
   inputsToSave: ['x', 'gamma'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, gamma] = saved as [Tensor, Tensor];
-    const [dx, dgamma] = engine().runKernel(RmsNormGrad, { dy: dy as Tensor, x, gamma }, attrs) as [
-      Tensor,
-      Tensor,
-    ];
-    return { x: () => dx, gamma: () => dgamma };
-  },
-};
+  grads: ['x', 'gamma'],
+});

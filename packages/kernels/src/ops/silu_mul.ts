@@ -1,16 +1,7 @@
-import {
-  engine,
-  type GradConfig,
-  mul,
-  sigmoid,
-  type Tensor,
-  type TensorInfo,
-  tidy,
-  util,
-} from '@tensorflow/tfjs-core';
+import { engine, mul, sigmoid, type Tensor, tidy, util } from '@tensorflow/tfjs-core';
 import { type ArrayKernel, arrayKernelConfigs, type TypedArray } from '../kernels/array_kernel.ts';
 import { exp } from '../kernels/fast_math.ts';
-import { hasKernel } from './op_util.ts';
+import { float32Like, hasKernel, kernelGradConfig } from './op_util.ts';
 
 export const SiluMul = 'LinewiseSiluMul';
 export const SiluMulGrad = 'LinewiseSiluMulGrad';
@@ -57,28 +48,22 @@ function backward(inputs: TypedArray[], outputs: TypedArray[]): void {
 const siluMulKernel: ArrayKernel = {
   kernelName: SiluMul,
   inputNames: ['gate', 'up'],
-  outputs: ([gate]) => [{ shape: (gate as TensorInfo).shape, dtype: 'float32' }],
+  outputs: ([gate]) => [float32Like(gate)],
   compute: forward,
 };
 
 const siluMulGradKernel: ArrayKernel = {
   kernelName: SiluMulGrad,
   inputNames: ['dy', 'gate', 'up'],
-  outputs: ([, gate]) => [
-    { shape: (gate as TensorInfo).shape, dtype: 'float32' },
-    { shape: (gate as TensorInfo).shape, dtype: 'float32' },
-  ],
+  outputs: ([, gate]) => [float32Like(gate), float32Like(gate)],
   compute: backward,
 };
 
 export const siluMulKernels = arrayKernelConfigs(siluMulKernel, siluMulGradKernel);
 
-export const siluMulGradConfig: GradConfig = {
+export const siluMulGradConfig = kernelGradConfig({
   kernelName: SiluMul,
+  gradKernelName: SiluMulGrad,
   inputsToSave: ['gate', 'up'],
-  gradFunc: (dy, saved) => {
-    const [gate, up] = saved as [Tensor, Tensor];
-    const [dgate, dup] = engine().runKernel(SiluMulGrad, { dy: dy as Tensor, gate, up }) as [Tensor, Tensor];
-    return { gate: () => dgate, up: () => dup };
-  },
-};
+  grads: ['gate', 'up'],
+});

@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs-core';
+
 /** mulberry32: a tiny seeded PRNG, so that every test input is the same on every run. */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
@@ -20,4 +22,9 @@ export function uniform(size: number, seed: number, low = -1, high = 1): Float32
 export function integers(size: number, seed: number, low: number, high: number): Int32Array {
   const next = mulberry32(seed);
   return Int32Array.from({ length: size }, () => low + Math.floor((high - low) * next()));
+}
+
+/** A float32 tensor of `shape` with values uniform in [-scale, scale) from `seed`. */
+export function floats(shape: number[], seed: number, scale = 1): tf.Tensor {
+  return tf.tensor(uniform(tf.util.sizeFromShape(shape), seed, -scale, scale), shape, 'float32');
 }
