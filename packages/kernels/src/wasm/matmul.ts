@@ -551,20 +551,21 @@ function transposedRowSplit(
   );
 }
 
-/** The first `width` columns of `source` ([rows, cols]) transposed into `target` ([width, rows]). */
+/** The first `width` columns of the [rows, cols] matrix at `base` in `source`, transposed to [width, rows] at `base` in `target`. */
 function transposeColumnsInto(
   source: Float32Array,
   target: Float32Array,
   rows: number,
   cols: number,
   width: number,
+  base = 0,
 ): void {
   const fullRows = rows - (rows % 4);
   for (let c0 = 0; c0 < width; c0 += TILE) {
     const c1 = Math.min(c0 + TILE, width);
     for (let r = 0; r < fullRows; r += 4) {
-      let from = r * cols + c0;
-      let to = c0 * rows + r;
+      let from = base + r * cols + c0;
+      let to = base + c0 * rows + r;
       for (let c = c0; c < c1; c++) {
         target[to] = source[from] as number;
         target[to + 1] = source[from + cols] as number;
@@ -575,7 +576,7 @@ function transposeColumnsInto(
       }
     }
     for (let r = fullRows; r < rows; r++) {
-      for (let c = c0; c < c1; c++) target[c * rows + r] = source[r * cols + c] as number;
+      for (let c = c0; c < c1; c++) target[base + c * rows + r] = source[base + r * cols + c] as number;
     }
   }
 }
@@ -621,26 +622,6 @@ export function transposeInto(
   cols: number,
 ): void {
   const size = rows * cols;
-  const fullRows = rows - (rows % 4);
-  for (let batch = 0; batch < count; batch++) {
-    const base = batch * size;
-    for (let c0 = 0; c0 < cols; c0 += TILE) {
-      const c1 = Math.min(c0 + TILE, cols);
-      for (let r = 0; r < fullRows; r += 4) {
-        let from = base + r * cols + c0;
-        let to = base + c0 * rows + r;
-        for (let c = c0; c < c1; c++) {
-          target[to] = source[from] as number;
-          target[to + 1] = source[from + cols] as number;
-          target[to + 2] = source[from + 2 * cols] as number;
-          target[to + 3] = source[from + 3 * cols] as number;
-          from++;
-          to += rows;
-        }
-      }
-      for (let r = fullRows; r < rows; r++) {
-        for (let c = c0; c < c1; c++) target[base + c * rows + r] = source[base + r * cols + c] as number;
-      }
-    }
-  }
+  for (let batch = 0; batch < count; batch++)
+    transposeColumnsInto(source, target, rows, cols, cols, batch * size);
 }
